@@ -1,0 +1,330 @@
+"""Incremental operators over Z-set deltas.
+
+Every operator maps the deltas of its inputs in one step to its output delta.  Linear ones
+(:class:`Map`, :class:`Filter`, :class:`Union`) look at the delta alone.  Stateful ones keep
+:class:`~feldera_nb.engine.trace.Trace` integrals of their inputs:
+
+* :class:`Join` — inner equi-join by the bilinear rule dA x B + A' x dB.
+* :class:`KeyedRecompute` — the workhorse for aggregates, DISTINCT, set operations, outer
+  joins, top-k and window functions: any operator whose output for a key depends only on the
+  input rows with that key.  It recomputes a batch function over the touched keys' rows before
+  and after the delta and emits the difference, so its cost grows with the touched groups,
+  never with the whole state.
+* :class:`Table` — a table's contents with primary-key upserts.
+
+Every stateful operator exposes ``state()`` as named frames and rebuilds from them with
+``restore()``, so a checkpoint can store it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from feldera_nb.engine.trace import Trace
+from feldera_nb.engine.zset import WEIGHT, add, concat, consolidate, empty, negate
+
+Schema = dict[str, pl.DataType]
+
+
+@dataclass(eq=False)
+class Operator:
+    """Base of all operators: ``id`` is stable for the same program, ``inputs`` are ids."""
+
+    id: str
+    inputs: list[str]
+    schema: Schema
+    label: str = ""
+    stateful = False
+    fires_on_first_step = False
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def empty(self) -> pl.DataFrame:
+        return empty(self.schema)
+
+    def state(self) -> dict[str, pl.DataFrame]:
+        return {}
+
+    def restore(self, state: dict[str, pl.DataFrame]) -> None:
+        pass
+
+    def state_rows(self) -> int:
+        return 0
+
+
+@dataclass(eq=False)
+class Input(Operator):
+    """Where a table's (already normalised) delta enters the circuit."""
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        return deltas[0]
+
+
+@dataclass(eq=False)
+class Map(Operator):
+    """Project: compute each output column from the input row (linear)."""
+
+    exprs: list[pl.Expr] = field(default_factory=list)
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        d = deltas[0]
+        if d.height == 0:
+            return self.empty()
+        out = d.select(*self.exprs, pl.col(WEIGHT))
+        return _conform(out, self.schema)
+
+
+@dataclass(eq=False)
+class Filter(Operator):
+    """Keep rows whose predicate is TRUE (linear)."""
+
+    predicate: pl.Expr | None = None
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        d = deltas[0]
+        if d.height == 0:
+            return d
+        return d.filter(self.predicate)
+
+
+@dataclass(eq=False)
+class Union(Operator):
+    """UNION ALL of inputs with the same arity (columns taken by position)."""
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        names = list(self.schema)
+        parts = []
+        for d in deltas:
+            if d.height:
+                cols = [c for c in d.columns if c != WEIGHT]
+                parts.append(
+                    d.select(*[pl.col(c).cast(t).alias(n) for c, (n, t) in
+                               zip(cols, self.schema.items(), strict=True)], pl.col(WEIGHT))
+                )
+        if not parts:
+            return self.empty()
+        return concat(parts).select(*names, WEIGHT)
+
+
+@dataclass(eq=False)
+class Negate(Operator):
+    """Flip weights (linear); used for set differences."""
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        return negate(deltas[0])
+
+
+class _Stateful:
+    stateful = True
+
+    def _traces(self) -> dict[str, Trace]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def state(self) -> dict[str, pl.DataFrame]:
+        return {name: t.state() for name, t in self._traces().items()}
+
+    def restore(self, state: dict[str, pl.DataFrame]) -> None:
+        for name, t in self._traces().items():
+            t.restore(state.get(name, empty(t.schema)))
+
+    def state_rows(self) -> int:
+        return sum(t.rows for t in self._traces().values())
+
+
+@dataclass(eq=False)
+class Join(_Stateful, Operator):
+    """Inner equi-join; output columns are the left's then the right's.
+
+    Rows with a NULL in a key never match (SQL equality).
+    """
+
+    left_schema: Schema = field(default_factory=dict)
+    right_schema: Schema = field(default_factory=dict)
+    left_key: list[str] = field(default_factory=list)
+    right_key: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.left = Trace(self.left_schema, self.left_key)
+        self.right = Trace(self.right_schema, self.right_key)
+
+    def _traces(self) -> dict[str, Trace]:
+        return {"left": self.left, "right": self.right}
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        dl, dr = (_drop_null_keys(deltas[0], self.left_key), _drop_null_keys(deltas[1], self.right_key))
+        parts = []
+        if dl.height:
+            other = self.right.lookup(dl.select(self.left_key).rename(
+                dict(zip(self.left_key, self.right_key, strict=True))))
+            parts.append(self._join(dl, other))
+            self.left.insert(dl)
+        if dr.height:
+            other = self.left.lookup(dr.select(self.right_key).rename(
+                dict(zip(self.right_key, self.left_key, strict=True))))
+            parts.append(self._join(other, dr))
+            self.right.insert(dr)
+        if not parts:
+            return self.empty()
+        return consolidate(concat(parts))
+
+    def _join(self, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+        if a.height == 0 or b.height == 0:
+            return self.empty()
+        return join_zsets(a, b, self.left_key, self.right_key, self.schema)
+
+
+def join_zsets(a: pl.DataFrame, b: pl.DataFrame, left_key: Sequence[str],
+               right_key: Sequence[str], schema: Schema) -> pl.DataFrame:
+    """Inner join of two Z-sets on keys, weights multiplied; columns renamed to ``schema``."""
+    names = list(schema)
+    a_cols = [c for c in a.columns if c != WEIGHT]
+    b_cols = [c for c in b.columns if c != WEIGHT]
+    a2 = a.rename({**{c: f"__l{i}" for i, c in enumerate(a_cols)}, WEIGHT: "__lw"})
+    b2 = b.rename({**{c: f"__r{i}" for i, c in enumerate(b_cols)}, WEIGHT: "__rw"})
+    lk = [f"__l{a_cols.index(k)}" for k in left_key]
+    rk = [f"__r{b_cols.index(k)}" for k in right_key]
+    if lk:
+        j = a2.join(b2, left_on=lk, right_on=rk, how="inner", coalesce=False)
+    else:
+        j = a2.join(b2, how="cross")
+    out_cols = [f"__l{i}" for i in range(len(a_cols))] + [f"__r{i}" for i in range(len(b_cols))]
+    return j.select(
+        *[pl.col(c).alias(n) for c, n in zip(out_cols, names, strict=True)],
+        (pl.col("__lw") * pl.col("__rw")).alias(WEIGHT),
+    )
+
+
+def _drop_null_keys(d: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
+    if d.height == 0 or not key:
+        return d
+    return d.drop_nulls(subset=list(key))
+
+
+BatchFn = Callable[[list[pl.DataFrame]], pl.DataFrame]
+
+
+@dataclass(eq=False)
+class KeyedRecompute(_Stateful, Operator):
+    """Output for a key = ``fn`` of the inputs' rows with that key; emits new minus old.
+
+    ``keys[i]`` names input i's key columns (same arity for every input).  ``fn`` takes one
+    consolidated Z-set per input, restricted to some keys, and returns the output Z-set for
+    exactly those keys.  With an empty key there is one group that exists from the first step
+    (global aggregates give a row even over empty input).
+    """
+
+    input_schemas: list[Schema] = field(default_factory=list)
+    keys: list[list[str]] = field(default_factory=list)
+    fn: BatchFn | None = None
+
+    def __post_init__(self) -> None:
+        self.traces = [Trace(s, k) for s, k in zip(self.input_schemas, self.keys, strict=True)]
+        self.started = False
+        self.fires_on_first_step = not self.keys[0]
+
+    def _traces(self) -> dict[str, Trace]:
+        return {f"in{i}": t for i, t in enumerate(self.traces)}
+
+    def state(self) -> dict[str, pl.DataFrame]:
+        st = super().state()
+        st["started"] = pl.DataFrame({"started": [self.started]})
+        return st
+
+    def restore(self, state: dict[str, pl.DataFrame]) -> None:
+        super().restore(state)
+        flag = state.get("started")
+        self.started = bool(flag["started"][0]) if flag is not None and flag.height else False
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        assert self.fn is not None
+        first = not self.started
+        self.started = True
+        if all(d.height == 0 for d in deltas) and not (first and not self.keys[0]):
+            return self.empty()
+        deltas = [consolidate(d) for d in deltas]
+        if self.keys[0]:
+            kn = [f"__k{i}" for i in range(len(self.keys[0]))]
+            touched = concat([
+                d.select([pl.col(c).alias(n) for c, n in zip(k, kn, strict=True)])
+                for d, k in zip(deltas, self.keys, strict=True)
+            ]).unique()
+            olds = [t.lookup(touched.rename(dict(zip(kn, k, strict=True))))
+                    for t, k in zip(self.traces, self.keys, strict=True)]
+        else:
+            olds = [t.to_zset() for t in self.traces]
+        news = [add(o, d.select(o.columns) if d.height else d) if d.height else o
+                for o, d in zip(olds, deltas, strict=True)]
+        for t, d in zip(self.traces, deltas, strict=True):
+            t.insert(d)
+        new_out = self.fn(news)
+        if first and not self.keys[0]:
+            return consolidate(_conform(new_out, self.schema))
+        old_out = self.fn(olds)
+        return add(_conform(new_out, self.schema), negate(_conform(old_out, self.schema)))
+
+
+@dataclass(eq=False)
+class Table(_Stateful, Operator):
+    """A table's contents.  Turns requested changes into the true delta.
+
+    With a primary key, an insert of an existing key replaces the row and a delete needs only
+    the key (later changes in one batch win).  Without one, the table is a multiset and a
+    delete of a row that is not there is ignored.
+    """
+
+    primary_key: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.trace = Trace(self.schema, self.primary_key or list(self.schema))
+
+    def _traces(self) -> dict[str, Trace]:
+        return {"rows": self.trace}
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        d = deltas[0]
+        if d.height == 0:
+            return self.empty()
+        out = self._with_key(d) if self.primary_key else self._multiset(d)
+        self.trace.insert(out)
+        return out
+
+    def _multiset(self, d: pl.DataFrame) -> pl.DataFrame:
+        d = consolidate(d)
+        if d.height == 0:
+            return d
+        if (d[WEIGHT] > 0).all():
+            return d
+        old = self.trace.lookup(d.select(self.trace.key))
+        cols = list(self.schema)
+        merged = d.join(old.rename({WEIGHT: "__old"}), on=cols, how="left", nulls_equal=True)
+        merged = merged.with_columns(pl.col("__old").fill_null(0))
+        new_w = pl.max_horizontal(pl.col("__old") + pl.col(WEIGHT), pl.lit(0))
+        return merged.select(*cols, (new_w - pl.col("__old")).alias(WEIGHT)).filter(pl.col(WEIGHT) != 0)
+
+    def _with_key(self, d: pl.DataFrame) -> pl.DataFrame:
+        key = self.primary_key
+        # The last change per key wins; a weight <= 0 means "delete this key".
+        last = d.with_row_index("__i").group_by(key).agg(pl.all().sort_by("__i").last()).drop("__i")
+        old = self.trace.lookup(last.select(key))
+        final = last.filter(pl.col(WEIGHT) > 0).with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
+        return add(final.select(old.columns), negate(old))
+
+
+def _conform(z: pl.DataFrame, schema: Schema) -> pl.DataFrame:
+    """Name and cast the data columns of ``z`` (positionally) to ``schema``."""
+    cols = [c for c in z.columns if c != WEIGHT]
+    exprs = []
+    for c, (n, t) in zip(cols, schema.items(), strict=True):
+        e = pl.col(c)
+        if z.schema[c] != t:
+            e = e.cast(t)
+        exprs.append(e.alias(n) if c != n else e)
+    return z.select(*exprs, pl.col(WEIGHT).cast(pl.Int64))
