@@ -319,24 +319,20 @@ def read_manifest(checkpoint_dir: str | os.PathLike[str]) -> Manifest:
     return manifest
 
 
-def _read_verified(path: Path, entry: FileEntry, verify: bool) -> bytes:
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
+def _missing(path: Path) -> CheckpointCorruptError:
+    return CheckpointCorruptError(f"checkpoint state file {path} is missing", path=str(path))
+
+
+def _check(path: Path, entry: FileEntry, size: int, digest: str | None) -> None:
+    """Raise CheckpointCorruptError when ``size``/``digest`` differ from the manifest's."""
+    if size != entry.size:
         raise CheckpointCorruptError(
-            f"checkpoint state file {path} is missing", path=str(path)
-        ) from None
-    if not verify:
-        return data
-    if len(data) != entry.size:
-        raise CheckpointCorruptError(
-            f"checkpoint state file {path} has {len(data)} bytes, the manifest says {entry.size}",
+            f"checkpoint state file {path} has {size} bytes, the manifest says {entry.size}",
             path=str(path),
             expected=str(entry.size),
-            actual=str(len(data)),
+            actual=str(size),
         )
-    digest = hashlib.sha256(data).hexdigest()
-    if digest != entry.sha256:
+    if digest is not None and digest != entry.sha256:
         raise CheckpointCorruptError(
             f"checkpoint state file {path} fails its checksum (sha256 {digest}, "
             f"the manifest says {entry.sha256})",
@@ -344,7 +340,6 @@ def _read_verified(path: Path, entry: FileEntry, verify: bool) -> bytes:
             expected=entry.sha256,
             actual=digest,
         )
-    return data
 
 
 def verify_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> Manifest:
@@ -352,25 +347,15 @@ def verify_checkpoint(checkpoint_dir: str | os.PathLike[str]) -> Manifest:
     manifest = read_manifest(checkpoint_dir)
     for rel, entry in manifest.files.items():
         path = Path(checkpoint_dir) / rel
-        try:
-            size = path.stat().st_size
-        except FileNotFoundError:
-            raise CheckpointCorruptError(
-                f"checkpoint state file {path} is missing", path=str(path)
-            ) from None
-        if size != entry.size:
-            _read_verified(path, entry, True)  # raises with the size mismatch
         h = hashlib.sha256()
-        with open(path, "rb") as f:
-            while chunk := f.read(_HASH_CHUNK):
-                h.update(chunk)
-        if h.hexdigest() != entry.sha256:
-            raise CheckpointCorruptError(
-                f"checkpoint state file {path} fails its checksum",
-                path=str(path),
-                expected=entry.sha256,
-                actual=h.hexdigest(),
-            )
+        try:
+            with open(path, "rb") as f:
+                _check(path, entry, os.fstat(f.fileno()).st_size, None)
+                while chunk := f.read(_HASH_CHUNK):
+                    h.update(chunk)
+        except FileNotFoundError:
+            raise _missing(path) from None
+        _check(path, entry, entry.size, h.hexdigest())
     return manifest
 
 
@@ -387,7 +372,12 @@ def read_checkpoint(
     state: dict[str, pl.DataFrame] = {}
     for rel, entry in manifest.files.items():
         path = Path(checkpoint_dir) / rel
-        data = _read_verified(path, entry, verify)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise _missing(path) from None
+        if verify:
+            _check(path, entry, len(data), hashlib.sha256(data).hexdigest())
         try:
             if rel.endswith(_EXTENSIONS["ipc"]):
                 state[entry.name] = pl.read_ipc(io.BytesIO(data))
