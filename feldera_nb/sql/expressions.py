@@ -226,6 +226,8 @@ class Compiler:
                 for e in items
             ]
         target = common_type([e.type for e in items], node=node, sql=self.sql)
+        if target.is_null:
+            return target, list(items)
         return target, [self.cast(e, target, node) for e in items]
 
     def cast(self, e: TypedExpr, target: SqlType, node: exp.Expression | None) -> TypedExpr:

@@ -325,3 +325,290 @@ for _key in (exp.CurrentDate, exp.CurrentTime, exp.CurrentTimestamp, exp.Rand):
     _register(_key)(_nondeterministic)
 for _name in ("NOW", "RANDOM", "RAND", "UUID", "LOCALTIME", "LOCALTIMESTAMP"):
     _register(_name)(_nondeterministic)
+
+
+# -- strings -------------------------------------------------------------------------------------
+
+_VARCHAR = SqlType("VARCHAR")
+_REGEX_META = set("\\.+*?()|[]{}^$")
+
+
+def like_regex(pattern: str, escape: str | None) -> str:
+    """An anchored regex equivalent to a LIKE pattern (``%``, ``_``, ``escape``)."""
+    out = ["(?s)^"]
+    chars = iter(pattern)
+    for ch in chars:
+        if escape is not None and ch == escape:
+            nxt = next(chars, None)
+            if nxt is None or nxt not in ("%", "_", escape):
+                raise ValueError(f"invalid escape sequence in LIKE pattern '{pattern}'")
+            ch, special = nxt, False
+        else:
+            special = ch in ("%", "_")
+        if special:
+            out.append(".*" if ch == "%" else ".")
+        else:
+            out.append("\\" + ch if ch in _REGEX_META else ch)
+    out.append("$")
+    return "".join(out)
+
+
+def _like(c: Compiler, node: exp.Expression, escape_node: exp.Expression | None = None) -> TypedExpr:
+    s = _string_arg(c, node.this)
+    pattern = _string_arg(c, node.expression)
+    escape: str | None = "\\"
+    if escape_node is not None:
+        esc = _string_arg(c, escape_node)
+        if not esc.is_literal or not isinstance(esc.literal, str) or len(esc.literal) != 1:
+            raise c.error("ESCAPE must be a single-character string constant", escape_node)
+        escape = esc.literal
+    if not pattern.is_literal:
+        raise c.unsupported("LIKE with a non-constant pattern", node.expression)
+    t = SqlType("BOOLEAN", _nullable(s, pattern))
+    if pattern.literal is None:
+        return literal(None, t)
+    try:
+        regex = like_regex(str(pattern.literal), escape)
+    except ValueError as err:
+        raise c.error(str(err), node.expression) from None
+    if isinstance(node, exp.ILike):
+        regex = "(?i)" + regex
+    matches = s.expr.str.contains(regex)
+    return TypedExpr(~matches if node.args.get("negate") else matches, t)
+
+
+@_register(exp.Like, exp.ILike)
+def _like_node(c: Compiler, node: exp.Expression) -> TypedExpr:
+    return _like(c, node)
+
+
+@_register(exp.Escape)
+def _escape_node(c: Compiler, node: exp.Escape) -> TypedExpr:
+    if not isinstance(node.this, (exp.Like, exp.ILike)):
+        raise c.unsupported(f"ESCAPE after {node.this.key.upper()}", node)
+    return _like(c, node.this, node.expression)
+
+
+def _string_map(fn: Callable[[pl.Expr], pl.Expr]) -> FunctionHandler:
+    def handler(c: Compiler, node: exp.Expression) -> TypedExpr:
+        s = _string_arg(c, node.this)
+        return TypedExpr(fn(s.expr), _VARCHAR.with_nullable(s.type.nullable))
+
+    return handler
+
+
+_register(exp.Upper)(_string_map(lambda e: e.str.to_uppercase()))
+_register(exp.Lower)(_string_map(lambda e: e.str.to_lowercase()))
+
+
+@_register(exp.Length, "CHAR_LENGTH", "CHARACTER_LENGTH")
+def _char_length(c: Compiler, node: exp.Expression) -> TypedExpr:
+    s = _string_arg(c, _args(node)[0])
+    return TypedExpr(s.expr.str.len_chars().cast(pl.Int32), SqlType("INTEGER", s.type.nullable))
+
+
+@_register(exp.Substring)
+def _substring(c: Compiler, node: exp.Substring) -> TypedExpr:
+    s = _string_arg(c, node.this)
+    start_node, length_node = node.args.get("start"), node.args.get("length")
+    start = _integer_arg(c, start_node) if start_node is not None else literal(1, SqlType("BIGINT"))
+    first = start.expr.cast(pl.Int64)
+    begin = pl.max_horizontal(first, pl.lit(1, pl.Int64))
+    items = [s, start]
+    if length_node is None:
+        expr = s.expr.str.slice(begin - 1)
+    else:
+        # SQL standard: characters first .. first+length-1, clipped to the string; a negative
+        # length gives '' (as Feldera does; the standard raises an error).
+        length = _integer_arg(c, length_node)
+        items.append(length)
+        end = first + length.expr.cast(pl.Int64)
+        count = pl.max_horizontal(end - begin, pl.lit(0, pl.Int64))
+        expr = s.expr.str.slice(begin - 1, count)
+    # str.slice ignores NULL offsets; SQL makes the result NULL.
+    any_null = pl.any_horizontal([e.expr.is_null() for e in items[1:]])
+    return TypedExpr(pl.when(~any_null).then(expr), _VARCHAR.with_nullable(_nullable(*items)))
+
+
+@_register(exp.Trim)
+def _trim(c: Compiler, node: exp.Trim) -> TypedExpr:
+    s = _string_arg(c, node.this)
+    chars_node = node.expression
+    chars = _string_arg(c, chars_node) if chars_node is not None else literal(" ", _VARCHAR)
+    where = str(node.args.get("position") or "BOTH").upper()
+    if where == "LEADING":
+        expr = s.expr.str.strip_chars_start(chars.expr)
+    elif where == "TRAILING":
+        expr = s.expr.str.strip_chars_end(chars.expr)
+    else:
+        expr = s.expr.str.strip_chars(chars.expr)
+    if chars.type.nullable:
+        expr = pl.when(chars.expr.is_not_null()).then(expr)
+    return TypedExpr(expr, _VARCHAR.with_nullable(_nullable(s, chars)))
+
+
+@_register(exp.StrPosition)
+def _position(c: Compiler, node: exp.StrPosition) -> TypedExpr:
+    if node.args.get("position") is not None or node.args.get("occurrence") is not None:
+        raise c.unsupported("POSITION with a start or occurrence", node)
+    s = _string_arg(c, node.this)
+    sub = _string_arg(c, node.args["substr"])
+    found = s.expr.str.contains(sub.expr, literal=True)
+    before = s.expr.str.split(sub.expr).list.first().str.len_chars().cast(pl.Int32)
+    expr = (
+        pl.when(s.expr.is_null() | sub.expr.is_null()).then(pl.lit(None, pl.Int32))
+        .when(sub.expr.str.len_bytes() == 0).then(pl.lit(1, pl.Int32))
+        .when(found).then(before + 1)
+        .when(~found).then(pl.lit(0, pl.Int32))
+    )
+    return TypedExpr(expr, SqlType("INTEGER", _nullable(s, sub)))
+
+
+@_register(exp.Replace)
+def _replace(c: Compiler, node: exp.Replace) -> TypedExpr:
+    s = _string_arg(c, node.this)
+    old = _string_arg(c, node.expression)
+    new = _string_arg(c, node.args["replacement"])
+    replaced = s.expr.str.replace_all(old.expr.fill_null(""), new.expr.fill_null(""), literal=True)
+    any_null = pl.any_horizontal([e.expr.is_null() for e in (s, old, new)])
+    expr = pl.when(any_null).then(None).when(old.expr == "").then(s.expr).otherwise(replaced)
+    return TypedExpr(expr, _VARCHAR.with_nullable(_nullable(s, old, new)))
+
+
+# -- numbers -------------------------------------------------------------------------------------
+
+
+@_register(exp.Abs)
+def _abs(c: Compiler, node: exp.Abs) -> TypedExpr:
+    x = _numeric_arg(c, node.this)
+    if x.type.is_integer:
+        wide = pl.Int128 if x.type.kind == "BIGINT" else pl.Int64
+        return TypedExpr(c.strict_cast(x.expr.cast(wide).abs(), to_polars(x.type)), x.type)
+    return TypedExpr(x.expr.abs(), x.type)
+
+
+def _ceil_floor(c: Compiler, node: exp.Expression, up: bool) -> TypedExpr:
+    if node.args.get("decimals") is not None or node.args.get("to") is not None:
+        raise c.unsupported(f"{node.sql_name()} with a second argument", node)
+    x = _numeric_arg(c, node.this)
+    if x.type.is_integer:
+        return x
+    if x.type.is_float:
+        return TypedExpr(x.expr.ceil() if up else x.expr.floor(), x.type)
+    p, s = x.type.precision or 0, x.type.scale or 0
+    unit = pl.lit(10**s, pl.Int128)
+    u = x.expr.to_physical()
+    q = u // unit  # floors: Polars' integer // rounds toward -inf
+    if up:
+        q = q + (u % unit != 0).cast(pl.Int128)
+    t = T.decimal(p - s + 1, 0, nullable=x.type.nullable)
+    return TypedExpr(c.strict_cast(from_unscaled(q, 0), to_polars(t)), t)
+
+
+@_register(exp.Ceil)
+def _ceil(c: Compiler, node: exp.Ceil) -> TypedExpr:
+    return _ceil_floor(c, node, True)
+
+
+@_register(exp.Floor)
+def _floor(c: Compiler, node: exp.Floor) -> TypedExpr:
+    return _ceil_floor(c, node, False)
+
+
+@_register(exp.Round)
+def _round(c: Compiler, node: exp.Round) -> TypedExpr:
+    x = _numeric_arg(c, node.this)
+    digits_node = node.args.get("decimals")
+    digits = 0
+    if digits_node is not None:
+        d = c.compile(digits_node)
+        if not (d.is_literal and isinstance(d.literal, int) and d.literal >= 0):
+            raise c.unsupported("ROUND digits other than a non-negative integer constant", node)
+        digits = d.literal
+    if x.type.is_integer:
+        return x
+    rounded = x.expr.round(digits, mode="half_away_from_zero")
+    if x.type.is_float:
+        return TypedExpr(rounded, x.type)
+    t = T.decimal((x.type.precision or 0) + 1, x.type.scale or 0, nullable=x.type.nullable)
+    return TypedExpr(c.strict_cast(rounded, to_polars(t)), t)
+
+
+@_register(exp.Sign)
+def _sign(c: Compiler, node: exp.Sign) -> TypedExpr:
+    x = _numeric_arg(c, node.this)
+    zero = pl.lit(0).cast(to_polars(x.type))
+    one = pl.lit(1).cast(to_polars(x.type))
+    expr = pl.when(x.expr > zero).then(one).when(x.expr < zero).then(-one).when(x.expr == zero)
+    return TypedExpr(expr.then(zero), x.type)
+
+
+def _double(c: Compiler, node: exp.Expression) -> TypedExpr:
+    x = _numeric_arg(c, node)
+    return TypedExpr(x.expr.cast(pl.Float64), SqlType("DOUBLE", x.type.nullable))
+
+
+@_register(exp.Pow)
+def _power(c: Compiler, node: exp.Pow) -> TypedExpr:
+    x, y = _double(c, node.this), _double(c, node.expression)
+    return TypedExpr(x.expr.pow(y.expr), SqlType("DOUBLE", _nullable(x, y)))
+
+
+@_register(exp.Sqrt)
+def _sqrt(c: Compiler, node: exp.Sqrt) -> TypedExpr:
+    x = _double(c, node.this)  # negative -> NaN, as Feldera documents
+    return TypedExpr(x.expr.sqrt(), x.type)
+
+
+@_register(exp.Exp)
+def _exp(c: Compiler, node: exp.Exp) -> TypedExpr:
+    x = _double(c, node.this)
+    return TypedExpr(x.expr.exp(), x.type)
+
+
+def _logarithm(c: Compiler, x: TypedExpr, base: float | None, name: str) -> TypedExpr:
+    value = x.expr.log() if base is None else x.expr.log(base)
+    checked = c.fail_if(x.expr <= 0, f"{name} of a value <= 0", value)
+    return TypedExpr(checked, x.type)
+
+
+@_register(exp.Ln)
+def _ln(c: Compiler, node: exp.Ln) -> TypedExpr:
+    return _logarithm(c, _double(c, node.this), None, "LN")
+
+
+@_register(exp.Log)
+def _log(c: Compiler, node: exp.Log) -> TypedExpr:
+    base = c.compile(node.this) if node.expression is not None else None
+    if base is None or not (base.is_literal and base.literal == 10):
+        raise c.unsupported("LOG other than LOG10", node)
+    return _logarithm(c, _double(c, node.expression), 10.0, "LOG10")
+
+
+# -- dates and times -----------------------------------------------------------------------------
+
+_EXTRACT: dict[str, tuple[frozenset[str], Callable[[pl.Expr], pl.Expr]]] = {
+    "YEAR": (frozenset({"DATE", "TIMESTAMP"}), lambda e: e.dt.year()),
+    "QUARTER": (frozenset({"DATE", "TIMESTAMP"}), lambda e: e.dt.quarter()),
+    "MONTH": (frozenset({"DATE", "TIMESTAMP"}), lambda e: e.dt.month()),
+    "DAY": (frozenset({"DATE", "TIMESTAMP"}), lambda e: e.dt.day()),
+    "DOY": (frozenset({"DATE", "TIMESTAMP"}), lambda e: e.dt.ordinal_day()),
+    "HOUR": (frozenset({"TIME", "TIMESTAMP"}), lambda e: e.dt.hour()),
+    "MINUTE": (frozenset({"TIME", "TIMESTAMP"}), lambda e: e.dt.minute()),
+    "SECOND": (frozenset({"TIME", "TIMESTAMP"}), lambda e: e.dt.second()),
+}
+_EXTRACT_ALIASES = {"DAYOFMONTH": "DAY", "DAYOFYEAR": "DOY", "YEARS": "YEAR", "MONTHS": "MONTH",
+                    "DAYS": "DAY", "HOURS": "HOUR", "MINUTES": "MINUTE", "SECONDS": "SECOND"}
+
+
+@_register(exp.Extract)
+def _extract(c: Compiler, node: exp.Extract) -> TypedExpr:
+    unit = node.this.name.upper()
+    unit = _EXTRACT_ALIASES.get(unit, unit)
+    x = c.compile(node.expression)
+    if unit not in _EXTRACT:
+        raise c.unsupported(f"EXTRACT({unit} FROM ...)", node)
+    kinds, fn = _EXTRACT[unit]
+    if x.type.kind not in kinds:
+        raise c.error(f"cannot EXTRACT {unit} from {x.type.with_nullable(True)}", node)
+    return TypedExpr(fn(x.expr).cast(pl.Int64), SqlType("BIGINT", x.type.nullable))

@@ -56,6 +56,9 @@ def _widen(sql: str, start: int, end: int, node: exp.Expression) -> tuple[int, i
     text = sql[start : end + 1]
     depth = text.count("(") - text.count(")")
     i = end + 1
+    if depth == 0 and isinstance(node, exp.Func) and sql[i:].lstrip().startswith("("):
+        i = sql.index("(", i) + 1
+        depth = 1
     in_string = False
     while depth > 0 and i < len(sql):
         ch = sql[i]

@@ -392,3 +392,147 @@ def test_type_error_position() -> None:
     with pytest.raises(SqlTypeError) as info:
         compile_expr(node, ColumnResolver(), sql=sql)
     assert (info.value.line, info.value.col, info.value.highlight) == (2, 3, "i + 1 = s")
+
+
+# --------------------------------------------------------------------------------------------
+# functions
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (r"s LIKE 'ab\%c'", [True, False, None, False, False, False]),
+        ("s LIKE 'ab!%c' ESCAPE '!'", [True, False, None, False, False, False]),
+        ("s LIKE 'x!_y' ESCAPE '!'", [False, True, None, False, False, False]),
+        ("s LIKE 'x_y'", [False, True, None, False, False, False]),
+        ("s LIKE '%'", [True, True, None, True, True, True]),
+        ("s LIKE '_'", [False, False, None, False, False, False]),
+        ("s NOT LIKE 'h%o'", [True, True, None, False, True, True]),
+        ("s ILIKE 'AB%'", [True, False, None, False, False, False]),
+        ("s NOT ILIKE 'HÉ%'", [True, True, None, False, True, True]),
+        ("s LIKE NULL", [None] * 6),
+        ("UPPER(s)", ["AB%C", "X_Y", None, "HÉLLO", " 12 ", ""]),
+        ("LOWER(UPPER(s))", ["ab%c", "x_y", None, "héllo", " 12 ", ""]),
+        ("CHAR_LENGTH(s)", [4, 3, None, 5, 4, 0]),
+        ("CHARACTER_LENGTH(s)", [4, 3, None, 5, 4, 0]),
+        ("LENGTH(s)", [4, 3, None, 5, 4, 0]),
+        ("SUBSTRING(s FROM 2 FOR 2)", ["b%", "_y", None, "él", "12", ""]),
+        ("SUBSTRING(s, 2)", ["b%c", "_y", None, "éllo", "12 ", ""]),
+        ("SUBSTRING(s, 0, 2)", ["a", "x", None, "h", " ", ""]),
+        ("SUBSTRING(s, -1, 3)", ["a", "x", None, "h", " ", ""]),
+        ("SUBSTRING(s, -5)", ["ab%c", "x_y", None, "héllo", " 12 ", ""]),
+        ("SUBSTRING(s, 9, 2)", ["", "", None, "", "", ""]),
+        ("SUBSTRING(s, 2, -1)", ["", "", None, "", "", ""]),
+        ("SUBSTRING(s, i, 1)", ["", "", None, "", None, ""]),
+        ("SUBSTRING(s, 1, NULL)", [None] * 6),
+        ("TRIM(s)", ["ab%c", "x_y", None, "héllo", "12", ""]),
+        ("TRIM(BOTH 'ah' FROM s)", ["b%c", "x_y", None, "éllo", " 12 ", ""]),
+        ("TRIM(LEADING ' ' FROM s)", ["ab%c", "x_y", None, "héllo", "12 ", ""]),
+        ("TRIM(TRAILING ' ' FROM s)", ["ab%c", "x_y", None, "héllo", " 12", ""]),
+        ("POSITION('l' IN s)", [0, 0, None, 3, 0, 0]),
+        ("POSITION('' IN s)", [1, 1, None, 1, 1, 1]),
+        ("REPLACE(s, 'l', 'L')", ["ab%c", "x_y", None, "héLLo", " 12 ", ""]),
+        ("REPLACE(s, '', 'L')", ["ab%c", "x_y", None, "héllo", " 12 ", ""]),
+        ("ABS(i)", [7, 7, 7, 7, None, 0]),
+        ("ABS(d)", [D("1.25"), D("1.25"), None, D("0.05"), D("3.00"), D("0.50")]),
+        ("CEIL(d)", [D(2), D(-1), None, D(1), D(3), D(0)]),
+        ("FLOOR(d)", [D(1), D(-2), None, D(0), D(3), D(-1)]),
+        ("CEIL(f)", [2.0, -2.0, None, 0.0, 3.0, -0.0]),
+        ("FLOOR(i)", [7, -7, 7, -7, None, 0]),
+        ("ROUND(d, 1)", [D("1.30"), D("-1.30"), None, D("0.10"), D("3.00"), D("-0.50")]),
+        ("ROUND(d)", [D("1.00"), D("-1.00"), None, D("0.00"), D("3.00"), D("-1.00")]),
+        ("ROUND(f)", [2.0, -3.0, None, 0.0, 3.0, -0.0]),
+        ("SIGN(i)", [1, -1, 1, -1, None, 0]),
+        ("SIGN(d)", [D("1.00"), D("-1.00"), None, D("1.00"), D("1.00"), D("-1.00")]),
+        ("POWER(i, 2)", [49.0, 49.0, 49.0, 49.0, None, 0.0]),
+        ("SQRT(CAST(n AS DOUBLE) * 4)", [2.0, 8 ** 0.5, 12 ** 0.5, 4.0, 20 ** 0.5, 24 ** 0.5]),
+        ("LN(n) < 2", [True, True, True, True, True, True]),
+        ("LOG10(n * 10) = 1", [True, False, False, False, False, False]),
+        ("EXP(NULL)", [None] * 6),
+        ("GREATEST(i, j)", [7, 2, 7, -2, None, 0]),
+        ("LEAST(i, j, 0)", [0, -7, -2, -7, None, 0]),
+        ("GREATEST(day, DATE '2000-01-01')", [dt.date(2024, 1, 31), None, dt.date(2000, 2, 29),
+                                              dt.date(2000, 1, 1), None, dt.date(2024, 3, 1)]),
+        ("COALESCE(i, j)", [7, -7, 7, -7, 1, 0]),
+        ("COALESCE(NULL, i, 0)", [7, -7, 7, -7, 0, 0]),
+        ("NULLIF(i, 7)", [None, -7, None, -7, None, 0]),
+        ("EXTRACT(YEAR FROM day)", [2024, None, 2000, 1969, None, 2024]),
+        ("EXTRACT(MONTH FROM ts)", [1, None, 2, 12, None, 3]),
+        ("EXTRACT(DAY FROM day)", [31, None, 29, 31, None, 1]),
+        ("EXTRACT(HOUR FROM ts)", [10, None, 0, 23, None, 0]),
+        ("EXTRACT(SECOND FROM ts)", [30, None, 0, 59, None, 1]),
+        ("EXTRACT(QUARTER FROM day)", [1, None, 1, 4, None, 1]),
+        ("EXTRACT(DOY FROM day)", [31, None, 60, 365, None, 61]),
+    ],
+)
+def test_functions(text: str, expected: list[Any]) -> None:
+    assert evaluate(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["UPPER(NULL)", "LOWER(NULL)", "CHAR_LENGTH(NULL)", "SUBSTRING(NULL, 1, 2)",
+     "SUBSTRING('abc', NULL)", "TRIM(NULL)", "POSITION(NULL IN 'a')", "POSITION('a' IN NULL)",
+     "REPLACE(NULL, 'a', 'b')", "REPLACE('a', NULL, 'b')", "REPLACE('a', 'a', NULL)",
+     "ABS(NULL)", "CEIL(NULL)", "FLOOR(NULL)", "ROUND(NULL)", "SIGN(NULL)", "POWER(NULL, 2)",
+     "POWER(2, NULL)", "SQRT(NULL)", "LN(NULL)", "LOG10(NULL)", "EXP(NULL)",
+     "GREATEST(1, NULL)", "LEAST(NULL, 1)", "COALESCE(NULL, NULL)", "NULLIF(NULL, 1)",
+     "EXTRACT(YEAR FROM CAST(NULL AS DATE))", "'a' || NULL", "NULL LIKE 'a'", "'a' LIKE NULL",
+     "CAST(NULL AS VARCHAR)", "NULL IN (1, 2)", "NULL BETWEEN 1 AND 2", "1 + NULL", "-NULL",
+     "NOT NULL", "NULL = 1", "MOD(NULL, 2)", "CASE WHEN NULL THEN 1 END"],
+)
+def test_null_propagation(text: str) -> None:
+    te = compile_sql(text)
+    assert te.type.nullable
+    assert evaluate(text) == [None] * FRAME.height
+
+
+def test_like_escapes_regex_characters() -> None:
+    frame = pl.DataFrame({"s": ["a.b", "axb", "(x)*", "a+b|c", "a\\b", "a^$b", "x\ny"]})
+    TYPES["s2"] = SqlType("VARCHAR")
+    try:
+        te = compile_expr(sqlglot.parse_one("SELECT s LIKE 'a.b'").expressions[0], ColumnResolver())
+        assert frame.select(te.expr).to_series().to_list() == [True] + [False] * 6
+        for pattern, expected in [
+            ("'(x)*'", [False, False, True, False, False, False, False]),
+            ("'a+b|c'", [False, False, False, True, False, False, False]),
+            (r"'a\\b'", [False, False, False, False, True, False, False]),
+            ("'a^$b'", [False, False, False, False, False, True, False]),
+            ("'x_y'", [False, False, False, False, False, False, True]),
+            ("'%'", [True] * 7),
+        ]:
+            node = sqlglot.parse_one(f"SELECT s LIKE {pattern}").expressions[0]
+            te = compile_expr(node, ColumnResolver())
+            assert frame.select(te.expr).to_series().to_list() == expected, pattern
+    finally:
+        del TYPES["s2"]
+
+
+def test_like_refuses_bad_patterns() -> None:
+    with pytest.raises(SqlTypeError, match="invalid escape sequence"):
+        compile_sql("s LIKE 'a!b' ESCAPE '!'")
+    with pytest.raises(UnsupportedSqlError, match="non-constant pattern"):
+        compile_sql("s LIKE s")
+
+
+@pytest.mark.parametrize("text", ["LN(i)", "LOG10(j)"])
+def test_logarithm_of_non_positive_is_a_runtime_error(text: str) -> None:
+    with pytest.raises(PolarsError, match="of a value <= 0"):
+        evaluate(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("CURRENT_DATE", "not supported: non-deterministic function CURRENT_DATE"),
+        ("NOW()", "not supported: non-deterministic function NOW"),
+        ("EXTRACT(DOW FROM day)", "not supported: EXTRACT(DOW"),
+        ("ROUND(d, -1)", "not supported: ROUND digits"),
+        ("UPPER(i)", "a string expected, got INTEGER"),
+        ("ABS(s)", "a number expected, got VARCHAR"),
+        ("EXTRACT(HOUR FROM day)", "cannot EXTRACT HOUR from DATE"),
+    ],
+)
+def test_function_errors(text: str, message: str) -> None:
+    with pytest.raises(SqlError, match=message.replace("(", r"\(")):
+        compile_sql(text)
