@@ -126,8 +126,6 @@ def aggregate_fn(keys: Sequence[str], aggs: Sequence[AggSpec], out_names: Sequen
                                 if aggs[i].arg is not None])
         exprs = [_agg_expr(a).alias(n) for a, n in zip(aggs, out_names[len(keys):], strict=True)]
         if keys:
-            if z.height == 0:
-                return pl.DataFrame(schema={**{k: z.schema[k] for k in keys}, WEIGHT: pl.Int64})
             out = z.group_by(keys).agg(exprs)
         else:
             out = z.select(exprs)

@@ -23,10 +23,10 @@ from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import TokenType
 
 from feldera_nb.errors import SqlError, UnsupportedSqlError
+from feldera_nb.sql.dialect import DIALECT
 from feldera_nb.sql.positions import position_of
 from feldera_nb.sql.types import SqlType, from_sqlglot
 
-DIALECT = None  # sqlglot's default dialect reads Feldera's DDL (WITH ('connectors' = ...)).
 
 
 @dataclass(frozen=True)
@@ -47,6 +47,7 @@ class TableDef:
     connectors: list[dict[str, Any]]
     sql: str
     statement: int
+    line: int = 1
 
     @property
     def fingerprint(self) -> str:
@@ -66,6 +67,7 @@ class ViewDef:
     sql: str
     statement: int
     column_names: list[str] | None = None
+    line: int = 1
 
     @property
     def fingerprint(self) -> str:
@@ -152,6 +154,7 @@ def parse_program(sql: str) -> Program:
         node = parse_statement(text, offset_line=line, statement=index, full_sql=sql)
         try:
             item = _definition(node, text, index)
+            item.line = line
         except SqlError as e:
             if e.statement is None:
                 raise _shift(e, line - 1).with_statement(index, sql) from None

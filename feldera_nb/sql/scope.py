@@ -67,7 +67,7 @@ class Scope:
     outer: Scope | None = None
     sql: str | None = None
     special: dict[int, TypedExpr] = field(default_factory=dict)
-    on_outer: object = None  # callable(Col) -> TypedExpr | None
+    on_outer: object = None  # callable(scope, outer TypedExpr, node) -> TypedExpr
 
     def find(self, name: str, qualifier: str | None, node: exp.Expression | None) -> Col | None:
         """The column ``qualifier.name`` in this scope only (None if absent)."""
@@ -87,6 +87,7 @@ class Scope:
         return any(alias == qualifier for alias, _ in self.items)
 
     def resolve_column(self, node: exp.Column) -> TypedExpr:
+        """Resolve a column reference here, else in the enclosing scopes (correlation)."""
         from feldera_nb.sql.expressions import TypedExpr
 
         name = node.name.lower()
@@ -94,14 +95,9 @@ class Scope:
         col = self.find(name, qualifier, node)
         if col is not None:
             return TypedExpr(pl.col(col.internal), col.type)
-        scope = self.outer
-        while scope is not None:
-            col = scope.find(name, qualifier, node)
-            if col is not None:
-                if self.on_outer is None:
-                    break
-                return self.on_outer(col)  # type: ignore[operator]
-            scope = scope.outer
+        if self.outer is not None and self.on_outer is not None:
+            outer = self.outer.resolve_column(node)
+            return self.on_outer(self, outer, node)  # type: ignore[operator]
         what = f"{qualifier}.{name}" if qualifier else name
         if qualifier is not None and not self._any_qualifier(qualifier):
             raise SqlError(f"table '{qualifier}' not found in this query", sql=self.sql,
@@ -135,3 +131,10 @@ class Scope:
             raise SqlError(f"table '{qualifier}' not found in this query", sql=self.sql,
                            **(position_of(node, self.sql) if node is not None else {}))
         return out
+
+
+def column_name(e: pl.Expr) -> str | None:
+    """The frame column a plain ``pl.col(name)`` expression reads, else None."""
+    if not e.meta.is_column():
+        return None
+    return e.meta.output_name(raise_if_undetermined=False)

@@ -1,0 +1,286 @@
+"""GROUP BY / aggregates and window functions.
+
+Both become :class:`~feldera_nb.engine.operators.KeyedRecompute` operators keyed by the
+group (or partition) columns, so a step touches only the groups its delta touches.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import polars as pl
+from sqlglot import exp
+
+from feldera_nb.errors import SqlError, SqlTypeError, UnsupportedSqlError
+from feldera_nb.sql.batch import AggSpec, SortKey, WindowSpec, aggregate_fn, window_fn
+from feldera_nb.sql.expressions import TypedExpr, compile_expr
+from feldera_nb.sql.positions import position_of
+from feldera_nb.sql.scope import Col, Rel, Scope, column_name, internal_name
+from feldera_nb.sql.types import SqlType
+from feldera_nb.sql.walk import AGGREGATES
+
+if TYPE_CHECKING:
+    from feldera_nb.sql.planner import Planner
+    from feldera_nb.sql.subqueries import Corr
+
+BIGINT = SqlType("BIGINT", nullable=False)
+OUTER_REF = "__outer_ref"
+
+
+def agg_result_type(func: str, arg: SqlType | None, node: exp.Expression, sql: str | None
+                    ) -> SqlType:
+    """The SQL type of an aggregate's result (Feldera's rules, integer SUM widened)."""
+    if func in ("count", "count_star"):
+        return BIGINT
+    assert arg is not None
+    if func in ("min", "max"):
+        return arg.with_nullable(True)
+    if func in ("bool_and", "bool_or"):
+        if arg.kind != "BOOLEAN":
+            raise SqlTypeError(f"{func.upper()} needs a BOOLEAN argument, not {arg}", sql=sql,
+                               **position_of(node, sql))
+        return SqlType("BOOLEAN")
+    if not arg.is_numeric:
+        raise SqlTypeError(f"{func.upper()} needs a numeric argument, not {arg}", sql=sql,
+                           **position_of(node, sql))
+    if func == "sum":
+        if arg.is_integer:
+            return SqlType("BIGINT")
+        if arg.kind == "DECIMAL":
+            return SqlType("DECIMAL", precision=38, scale=arg.scale)
+        return SqlType("DOUBLE") if arg.kind == "DOUBLE" else arg.with_nullable(True)
+    if func == "avg":
+        return arg.with_nullable(True)
+    raise UnsupportedSqlError(f"aggregate {func}", sql=sql, **position_of(node, sql))
+
+
+def agg_call(node: exp.Expression) -> tuple[str, exp.Expression | None, bool]:
+    """(function, argument, DISTINCT) of an aggregate call node."""
+    func = AGGREGATES[type(node)]
+    arg = node.this
+    distinct = False
+    if isinstance(arg, exp.Distinct):
+        distinct = True
+        if len(arg.expressions) != 1:
+            raise UnsupportedSqlError(f"{func.upper()}(DISTINCT with several arguments)")
+        arg = arg.expressions[0]
+    if func == "count" and (arg is None or isinstance(arg, exp.Star)):
+        return "count_star", None, False
+    return func, arg, distinct
+
+
+class GroupedScope(Scope):
+    """Resolves expressions after GROUP BY: group keys and aggregate results only."""
+
+    def __init__(self, pre: Scope, keys_by_text: dict[str, TypedExpr],
+                 keys_by_internal: dict[str, TypedExpr], items: list, sql: str | None,
+                 on_outer: object) -> None:
+        super().__init__(items, outer=pre.outer, sql=sql, on_outer=on_outer)
+        self.pre = pre
+        self.keys_by_text = keys_by_text
+        self.keys_by_internal = keys_by_internal
+
+    def resolve(self, node: exp.Expression) -> TypedExpr | None:
+        hit = self.special.get(id(node))
+        if hit is not None:
+            return hit
+        if not isinstance(node, (exp.Literal, exp.Null, exp.Boolean)):
+            key = self.keys_by_text.get(_text(node))
+            if key is not None:
+                return key
+        if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
+            return self.resolve_column(node)
+        return None
+
+    def resolve_column(self, node: exp.Column) -> TypedExpr:
+        te = self.pre.resolve_column(node)
+        name = column_name(te.expr)
+        if name == OUTER_REF:
+            return te
+        key = self.keys_by_internal.get(name or "")
+        if key is None:
+            raise SqlError(f"column '{node.sql()}' must appear in GROUP BY or be used in an "
+                           "aggregate function", sql=self.sql, **position_of(node, self.sql))
+        return key
+
+
+def _text(node: exp.Expression) -> str:
+    return node.sql().lower()
+
+
+class GroupingPlanner:
+    """Mixin of :class:`~feldera_nb.sql.planner.Planner`: GROUP BY and windows."""
+
+    def plan_aggregate(self: Planner, q: exp.Select, rel: Rel, scope: Scope,
+                       aggs: list[exp.Expression], select_items: list[tuple[str, exp.Expression]],
+                       corr_cols: list[Col], corr: Corr | None) -> tuple[Rel, Scope]:
+        group = q.args.get("group")
+        group_nodes: list[exp.Expression] = []
+        for g in group.expressions if group is not None else []:
+            group_nodes.append(self._group_item(g, select_items, scope))
+        key_items: list[tuple[str, TypedExpr]] = [
+            (c.name, TypedExpr(pl.col(c.internal), c.type)) for c in corr_cols]
+        key_items += [(f"__g{i}", compile_expr(g, scope, sql=self.sql))
+                      for i, g in enumerate(group_nodes)]
+        specs: list[AggSpec] = []
+        types: list[SqlType] = []
+        arg_items: list[tuple[str, TypedExpr]] = []
+        arg_pos: dict[str, int] = {}
+        agg_index: dict[str, int] = {}
+        for node in aggs:
+            text = _text(node)
+            if text in agg_index:
+                continue
+            func, arg, distinct = agg_call(node)
+            arg_te = None
+            if func == "count_star" and self.marker is not None:
+                func, arg_te = "count", TypedExpr(pl.col(self.marker.internal), self.marker.type)
+            elif arg is not None:
+                if any(isinstance(n, tuple(AGGREGATES)) for n in arg.walk() if n is not arg) \
+                        or type(arg) in AGGREGATES:
+                    raise SqlError("aggregate calls cannot be nested", sql=self.sql,
+                                   **position_of(node, self.sql))
+                arg_te = compile_expr(arg, scope, sql=self.sql)
+            rtype = agg_result_type(func, arg_te.type if arg_te else None, node, self.sql)
+            col_name = None
+            if arg_te is not None:
+                atext = str(arg_te.expr)
+                if atext not in arg_pos:
+                    arg_pos[atext] = len(arg_items)
+                    arg_items.append((f"__a{len(arg_items)}", arg_te))
+                col_name = atext
+            agg_index[text] = len(specs)
+            specs.append((func, col_name, distinct, arg_te))  # type: ignore[arg-type]
+            types.append(rtype)
+        nk = len(key_items)
+        pre = self.b.map(rel, [(n, None, te) for n, te in key_items + arg_items], label="group by")
+        key_names = [c.internal for c in pre.cols[:nk]]
+        real_specs = []
+        sum_casts: dict[int, pl.DataType] = {}
+        for i, (func, atext, distinct, arg_te) in enumerate(specs):  # type: ignore[misc]
+            arg_internal = pre.cols[nk + arg_pos[atext]].internal if atext is not None else None
+            int_avg = func == "avg" and arg_te is not None and arg_te.type.is_integer
+            real_specs.append(AggSpec(func, arg_internal, distinct, int_avg))
+            if func in ("sum", "avg") and arg_te is not None and arg_te.type.is_integer:
+                sum_casts[i] = pl.Int64
+        out_cols = [Col(c.name if i < len(corr_cols) else c.name, c.type, None, internal_name(i))
+                    for i, c in enumerate(pre.cols[:nk])]
+        out_cols += [Col(f"__agg{i}", t, None, internal_name(nk + i)) for i, t in enumerate(types)]
+        fn = aggregate_fn(key_names, real_specs, [c.internal for c in out_cols], sum_casts)
+        out = self.b.keyed("Aggregate", [pre], [key_names], fn, out_cols,
+                           label=f"group by {len(group_nodes)} keys")
+        # Resolution after grouping.
+        keys_by_text: dict[str, TypedExpr] = {}
+        keys_by_internal: dict[str, TypedExpr] = {}
+        for i, (_, te) in enumerate(key_items):
+            post = TypedExpr(pl.col(out_cols[i].internal), out_cols[i].type)
+            src = column_name(te.expr)
+            if src:
+                keys_by_internal[src] = post
+            if i >= len(corr_cols):
+                keys_by_text[_text(group_nodes[i - len(corr_cols)])] = post
+        items = [("__outer", [Col(c.name, out_cols[i].type, "__outer", out_cols[i].internal)
+                              for i, c in enumerate(corr_cols)])] if corr_cols else []
+        gscope = GroupedScope(scope, keys_by_text, keys_by_internal, items, self.sql,
+                              corr.hook if corr is not None else None)
+        for node in aggs:
+            k = agg_index[_text(node)]
+            gscope.special[id(node)] = TypedExpr(pl.col(out_cols[nk + k].internal), types[k])
+        return out, gscope
+
+    def _group_item(self: Planner, g: exp.Expression, select_items: list[tuple[str, exp.Expression]],
+                    scope: Scope) -> exp.Expression:
+        if isinstance(g, exp.Literal) and not g.is_string:
+            k = int(g.name)
+            if not 1 <= k <= len(select_items):
+                raise SqlError(f"GROUP BY position {k} is not in the select list", sql=self.sql,
+                               **position_of(g, self.sql))
+            return select_items[k - 1][1]
+        if isinstance(g, exp.Column) and not g.table:
+            try:
+                scope.find(g.name.lower(), None, g)
+                if scope.find(g.name.lower(), None, g) is not None:
+                    return g
+            except SqlError:
+                pass
+            for name, e in select_items:
+                if name == g.name.lower():
+                    return e
+        return g
+
+    # -- windows ----------------------------------------------------------------------------
+    def plan_windows(self: Planner, rel: Rel, scope: Scope, windows: list[exp.Window]
+                     ) -> tuple[Rel, Scope]:
+        groups: dict[str, list[exp.Window]] = {}
+        for w in windows:
+            part = w.args.get("partition_by") or []
+            groups.setdefault("|".join(_text(p) for p in part), []).append(w)
+        for ws in groups.values():
+            rel = self._window_group(rel, scope, ws)
+        return rel, scope
+
+    def _window_group(self: Planner, rel: Rel, scope: Scope, ws: list[exp.Window]) -> Rel:
+        part_nodes = ws[0].args.get("partition_by") or []
+        extra: list[tuple[str, TypedExpr]] = [
+            (f"__p{i}", compile_expr(p, scope, sql=self.sql)) for i, p in enumerate(part_nodes)]
+        calls = []
+        for w in ws:
+            if w.args.get("spec") is not None:
+                raise UnsupportedSqlError("window frame clause", sql=self.sql,
+                                          **position_of(w, self.sql))
+            f = w.this
+            order = w.args.get("order")
+            okeys = []
+            for o in order.expressions if order is not None else []:
+                desc = bool(o.args.get("desc"))
+                nulls_last = not o.args.get("nulls_first")
+                okeys.append((len(extra), desc, nulls_last))
+                extra.append((f"__o{len(extra)}", compile_expr(o.this, scope, sql=self.sql)))
+            if isinstance(f, exp.RowNumber):
+                func, arg_pos, rtype = "row_number", None, BIGINT
+            elif isinstance(f, (exp.Rank, exp.DenseRank)) or type(f).__name__ in ("Rank", "DenseRank"):
+                func = "rank" if type(f).__name__ == "Rank" else "dense_rank"
+                arg_pos, rtype = None, BIGINT
+            elif type(f) in AGGREGATES:
+                if order is not None:
+                    raise UnsupportedSqlError("aggregate window with ORDER BY (running "
+                                              "aggregates)", sql=self.sql, **position_of(w, self.sql))
+                func, arg, distinct = agg_call(f)
+                if distinct:
+                    raise UnsupportedSqlError("DISTINCT in a window aggregate", sql=self.sql,
+                                              **position_of(w, self.sql))
+                arg_te = compile_expr(arg, scope, sql=self.sql) if arg is not None else None
+                rtype = agg_result_type(func, arg_te.type if arg_te else None, f, self.sql)
+                arg_pos = None
+                if arg_te is not None:
+                    arg_pos = len(extra)
+                    te = arg_te
+                    if func in ("sum", "avg") and arg_te.type.is_integer:
+                        te = TypedExpr(arg_te.expr.cast(pl.Int64), arg_te.type)
+                    extra.append((f"__x{len(extra)}", te))
+                calls.append((w, func, arg_pos, okeys, rtype,
+                              func == "avg" and arg_te is not None and arg_te.type.is_integer))
+                continue
+            else:
+                raise UnsupportedSqlError(f"window function {type(f).__name__.upper()}",
+                                          sql=self.sql, **position_of(w, self.sql))
+            if func in ("rank", "dense_rank", "row_number") and order is None and func != "row_number":
+                raise SqlError(f"{func.upper()} needs ORDER BY", sql=self.sql,
+                               **position_of(w, self.sql))
+            calls.append((w, func, arg_pos, okeys, rtype, False))
+        pre, new = self.b.extend(rel, extra)
+        n = len(pre.cols)
+        specs = []
+        out_cols = list(pre.cols)
+        for j, (w, func, arg_pos, okeys, rtype, int_avg) in enumerate(calls):
+            order = tuple(SortKey(new[p].internal, d, nl) for p, d, nl in okeys)
+            specs.append(WindowSpec(func, new[arg_pos].internal if arg_pos is not None else None,
+                                    order, int_avg))
+            out_cols.append(Col(f"__w{j}", rtype, None, internal_name(n + j)))
+        part = [c.internal for c in new[:len(part_nodes)]]
+        fn = window_fn(part, specs, [c.internal for c in out_cols[n:]])
+        out = self.b.keyed("Window", [pre], [part], fn, out_cols, label="over")
+        for j, (w, *_rest) in enumerate(calls):
+            c = out_cols[n + j]
+            scope.special[id(w)] = TypedExpr(pl.col(c.internal), c.type)
+        return out
