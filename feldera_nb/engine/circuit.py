@@ -42,7 +42,20 @@ class Circuit:
         return op
 
     def step(self, deltas: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
-        """Run one step: ``deltas`` by input name in, output deltas by output name out."""
+        """Run one step: ``deltas`` by input name in, output deltas by output name out.
+
+        A step is atomic: if any operator raises, every operator's state is rolled back to
+        where it was before the step, and the exception propagates.
+        """
+        tokens = {op_id: op.snapshot() for op_id, op in self.ops.items() if op.stateful}
+        try:
+            return self._step(deltas)
+        except BaseException:
+            for op_id, token in tokens.items():
+                self.ops[op_id].rollback(token)
+            raise
+
+    def _step(self, deltas: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         values: dict[str, pl.DataFrame] = {}
         for name, op_id in self.inputs.items():
             d = deltas.get(name)

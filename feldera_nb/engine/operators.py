@@ -59,6 +59,13 @@ class Operator:
     def state_rows(self) -> int:
         return 0
 
+    def snapshot(self) -> object:
+        """A cheap token to :meth:`rollback` to (traces hold immutable frames)."""
+        return None
+
+    def rollback(self, token: object) -> None:
+        pass
+
 
 @dataclass(eq=False)
 class Input(Operator):
@@ -137,6 +144,19 @@ class _Stateful:
 
     def state_rows(self) -> int:
         return sum(t.rows for t in self._traces().values())
+
+    def snapshot(self) -> object:
+        return ({n: list(t.runs) for n, t in self._traces().items()}, dict(self._flags()))
+
+    def rollback(self, token: object) -> None:
+        runs, flags = token  # type: ignore[misc]
+        for n, t in self._traces().items():
+            t.runs = list(runs[n])
+        for k, v in flags.items():
+            setattr(self, k, v)
+
+    def _flags(self) -> dict[str, object]:
+        return {}
 
 
 @dataclass(eq=False)
@@ -232,6 +252,9 @@ class KeyedRecompute(_Stateful, Operator):
 
     def _traces(self) -> dict[str, Trace]:
         return {f"in{i}": t for i, t in enumerate(self.traces)}
+
+    def _flags(self) -> dict[str, object]:
+        return {"started": self.started}
 
     def state(self) -> dict[str, pl.DataFrame]:
         st = super().state()

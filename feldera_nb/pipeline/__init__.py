@@ -1,0 +1,11 @@
+"""Pipeline layer.
+
+- :mod:`~feldera_nb.pipeline.pipeline`: the :class:`Pipeline` (lifecycle, step loop, I/O).
+- :mod:`~feldera_nb.pipeline.inputs`: validating input into table Z-sets.
+- :mod:`~feldera_nb.pipeline.outputs`: materialized view contents and ``listen()`` handlers.
+- :mod:`~feldera_nb.pipeline.stats`: step counters.
+"""
+
+from feldera_nb.pipeline.pipeline import Pipeline
+
+__all__ = ["Pipeline"]

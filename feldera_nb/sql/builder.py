@@ -45,6 +45,12 @@ class Constant(Operator):
         f = state.get("fired")
         self.fired = bool(f["fired"][0]) if f is not None and f.height else False
 
+    def snapshot(self) -> object:
+        return self.fired
+
+    def rollback(self, token: object) -> None:
+        self.fired = bool(token)
+
 
 class Builder:
     """Creates operators with stable ids in one circuit."""
