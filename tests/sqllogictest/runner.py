@@ -1,0 +1,266 @@
+"""Run a program against an engine and judge every query.
+
+Per segment: check the script's views, then every query's view on its own (tables + script
+views + that one view) to sort out what the engine refuses; then open one session per chunk of
+good views, feed the data states in order (as the mode's change schedule) and read each view at
+its query's state.  A step that raises is retried on halves of the chunk until the view that
+breaks it stands alone.
+
+Outcomes: ``passed``; ``failed`` (a wrong answer); ``unsupported`` (the engine refused the view
+when compiling it); ``error`` (any other exception); ``skipped`` (the runner cannot check the
+query, e.g. SQLite's own result does not match the script's hash).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import time
+import traceback
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from .engines import Engine, Schema, Session
+from .program import Program, QueryCase, Segment
+from .schedule import transition
+from .values import format_rows, md5_of, sort_values
+
+_WORD = re.compile(r"\w+")
+STATUSES = ("passed", "failed", "unsupported", "error", "skipped")
+
+
+@dataclass
+class Outcome:
+    """The verdict on one query."""
+
+    path: str
+    line: int
+    status: str
+    sql: str
+    detail: str = ""
+    expected: str = ""
+    actual: str = ""
+
+
+@dataclass
+class Timings:
+    """Seconds spent per phase (check = compiling views one by one)."""
+
+    check: float = 0.0
+    open: float = 0.0
+    step: float = 0.0
+    read: float = 0.0
+    compare: float = 0.0
+    sessions: int = 0
+    steps: int = 0
+
+    def add(self, other: Timings) -> None:
+        for name in self.__dataclass_fields__:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+
+
+@dataclass
+class RunResult:
+    outcomes: list[Outcome] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+
+
+class _StepFailed(Exception):
+    pass
+
+
+class Runner:
+    """Runs one program in one mode; ``chunk`` caps the views of one session."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        mode: str,
+        *,
+        seed: int = 0,
+        chunk: int = 1000,
+        emit: Callable[[Outcome], None] | None = None,
+    ) -> None:
+        self.engine = engine
+        self.mode = mode
+        self.seed = seed
+        self.chunk = chunk
+        self.emit = emit
+        self.result = RunResult()
+        self.labels: dict[str, tuple[str, str]] = {}
+
+    def run(self, program: Program, only: set[int] | None = None) -> RunResult:
+        """Judge the program's queries (or those whose index is in ``only``)."""
+        self.path = program.path
+        for i, seg in enumerate(program.segments):
+            cases = [c for c in seg.queries if only is None or c.index in only]
+            if cases:
+                self._segment(i, seg, cases)
+        return self.result
+
+    # -- phases -----------------------------------------------------------------------------
+
+    def _segment(self, index: int, seg: Segment, cases: list[QueryCase]) -> None:
+        tables = tuple(seg.tables.values())
+        t0 = time.perf_counter()
+        views: dict[str, str] = {}
+        for name, sql in seg.views.items():
+            try:
+                if self._check(self._schema(tables, views, [sql]), name, sql) is None:
+                    views[name] = sql
+            except Exception:  # noqa: BLE001, S112 - its queries will be refused and reported
+                continue
+        good = []
+        for case in cases:
+            if case.problem:
+                self._out(case, "skipped", case.problem)
+                continue
+            schema = self._schema(tables, views, [case.query.sql])
+            try:
+                reason = self._check(schema, case.view, case.query.sql)
+            except Exception as exc:  # noqa: BLE001 - a crash while compiling is an engine bug
+                self._out(case, "error", f"compile crashed: {_exc_text(exc)}")
+                continue
+            if reason is not None:
+                self._out(case, "unsupported", reason)
+            else:
+                good.append(case)
+        self.result.timings.check += time.perf_counter() - t0
+        for start in range(0, len(good), self.chunk):
+            chunk = good[start : start + self.chunk]
+            schema = self._schema(tables, views, [c.query.sql for c in chunk])
+            self._views(index, seg, schema, chunk)
+
+    @staticmethod
+    def _schema(tables: tuple, views: dict[str, str], sqls: list[str]) -> Schema:
+        """Tables plus the script views ``sqls`` read, directly or through other views."""
+        wanted: set[str] = set()
+        todo = list(sqls)
+        while todo:
+            for word in set(_WORD.findall(todo.pop().lower())):
+                if word in views and word not in wanted:
+                    wanted.add(word)
+                    todo.append(views[word])
+        return Schema(tables, tuple((n, v) for n, v in views.items() if n in wanted))
+
+    def _check(self, schema: Schema, view: str, sql: str) -> str | None:
+        return self.engine.check(schema, view, sql)
+
+    def _views(self, index: int, seg: Segment, schema: Schema, cases: list[QueryCase]) -> None:
+        """Run ``cases`` in one session; on a failing step, split and retry."""
+        try:
+            verdicts = self._session(index, seg, schema, cases)
+        except _StepFailed as failed:
+            if len(cases) == 1:
+                self._out(cases[0], "error", str(failed))
+                return
+            half = len(cases) // 2
+            self._views(index, seg, schema, cases[:half])
+            self._views(index, seg, schema, cases[half:])
+            return
+        for case, (status, detail, actual) in verdicts:
+            self._out(case, status, detail, actual)
+
+    def _session(
+        self, index: int, seg: Segment, schema: Schema, cases: list[QueryCase]
+    ) -> list[tuple[QueryCase, tuple[str, str, str]]]:
+        timings = self.result.timings
+        t0 = time.perf_counter()
+        try:
+            session: Session = self.engine.open(schema, [(c.view, c.query.sql) for c in cases])
+        except Exception as exc:  # noqa: BLE001
+            raise _StepFailed(f"pipeline failed to open: {_exc_text(exc)}") from exc
+        timings.open += time.perf_counter() - t0
+        timings.sessions += 1
+        by_state: dict[int, list[QueryCase]] = defaultdict(list)
+        for case in cases:
+            by_state[case.state].append(case)
+        columns = {name: t.columns for name, t in seg.tables.items()}
+        rng = random.Random(f"{self.seed}:{self.path}:{index}")
+        verdicts: list[tuple[QueryCase, tuple[str, str, str]]] = []
+        prev: dict[str, list[tuple]] = {}
+        try:
+            for k in range(max(by_state) + 1):
+                state = seg.states[k]
+                t0 = time.perf_counter()
+                for step in transition(prev, state, columns, self.mode, rng):
+                    try:
+                        session.step(step)
+                    except Exception as exc:  # noqa: BLE001
+                        raise _StepFailed(f"step failed: {_exc_text(exc)}") from exc
+                    timings.steps += 1
+                timings.step += time.perf_counter() - t0
+                prev = state
+                for case in by_state.get(k, ()):
+                    verdicts.append((case, self._read(session, case)))
+        finally:
+            try:
+                session.close()
+            except Exception:  # noqa: BLE001, S110 - closing a broken pipeline may fail too
+                pass
+        return verdicts
+
+    def _read(self, session: Session, case: QueryCase) -> tuple[str, str, str]:
+        t0 = time.perf_counter()
+        try:
+            rows = session.read(case.view)
+        except Exception as exc:  # noqa: BLE001
+            return "error", f"read failed: {_exc_text(exc)}", ""
+        finally:
+            self.result.timings.read += time.perf_counter() - t0
+        t0 = time.perf_counter()
+        try:
+            return self._compare(case, rows)
+        finally:
+            self.result.timings.compare += time.perf_counter() - t0
+
+    def _compare(self, case: QueryCase, rows: Sequence[Sequence]) -> tuple[str, str, str]:
+        q = case.query
+        ncols = len(q.types)
+        if rows and len(rows[0]) != ncols:
+            return "failed", f"{len(rows[0])} columns, expected {ncols}", _show(rows, None)
+        values = format_rows(rows, q.types)
+        mode = "rowsort" if q.sort == "nosort" else q.sort
+        values = sort_values(values, ncols, mode)
+        if case.expected_hash is not None:
+            ok = (len(values), md5_of(values)) == case.expected_hash
+        else:
+            ok = values == case.expected
+        if not ok:
+            return "failed", "wrong result", _show(rows, values)
+        if q.label:
+            seen = self.labels.setdefault(q.label, (mode, md5_of(values)))
+            if seen[0] == mode and seen[1] != md5_of(values):
+                return "failed", f"label {q.label} disagrees with an earlier query", ""
+        return "passed", "", ""
+
+    def _out(self, case: QueryCase, status: str, detail: str = "", actual: str = "") -> None:
+        q = case.query
+        expected = ""
+        if status in ("failed", "error"):
+            if case.expected is not None:
+                expected = " ".join(case.expected[:60])
+            elif case.expected_hash is not None:
+                expected = "{} values hashing to {}".format(*case.expected_hash)
+        outcome = Outcome(self.path, q.line, status, q.sql, detail, expected, actual)
+        self.result.outcomes.append(outcome)
+        if self.emit is not None:
+            self.emit(outcome)
+
+
+def _show(rows: Sequence[Sequence], values: list[str] | None) -> str:
+    head = " | ".join(repr(tuple(r)) for r in rows[:8])
+    more = f" ... ({len(rows)} rows)" if len(rows) > 8 else f" ({len(rows)} rows)"
+    if values is not None:
+        head += f"\n  rendered: {' '.join(values[:60])}"
+        if len(values) > 0:
+            head += f"\n  hash: {len(values)} values hashing to {md5_of(values)}"
+    return head + more
+
+
+def _exc_text(exc: BaseException) -> str:
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f" [{frames[-1].filename.rsplit('/', 1)[-1]}:{frames[-1].lineno}]" if frames else ""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}{where}"

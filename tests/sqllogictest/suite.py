@@ -1,0 +1,111 @@
+"""Where the corpus lives, which queries a sample takes, and one file's run end to end.
+
+The corpus stays in the shared data folder beside the repository
+(``<repo>/../shared/data/sqllogictest``); ``FELDERA_NB_SLT_DIR`` points elsewhere.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .engines import engine_named
+from .program import Program, build_program
+from .records import parse_file
+from .runner import STATUSES, Outcome, Runner, Timings
+
+ENV_DIR = "FELDERA_NB_SLT_DIR"
+REPO = Path(__file__).resolve().parents[2]
+
+
+def corpus_dir() -> Path:
+    """The sqllogictest folder: ``$FELDERA_NB_SLT_DIR`` or ``<repo>/../shared/data/sqllogictest``."""
+    env = os.environ.get(ENV_DIR)
+    return Path(env) if env else REPO.parent / "shared" / "data" / "sqllogictest"
+
+
+def corpus_files(root: Path | None = None) -> list[str]:
+    """Every ``.test`` file under the corpus folder, as paths relative to it."""
+    root = root or corpus_dir()
+    return sorted(str(p.relative_to(root)) for p in root.rglob("*.test"))
+
+
+def sample_indexes(program: Program, size: int | None) -> set[int] | None:
+    """A fixed, evenly spread sample of ``size`` query indexes (all when ``size`` is None)."""
+    cases = program.cases
+    if size is None or size >= len(cases):
+        return None
+    stride = len(cases) / size
+    return {cases[int(i * stride)].index for i in range(size)}
+
+
+@dataclass
+class FileResult:
+    """One file in one mode: counts per status, the non-passing outcomes, timings."""
+
+    file: str
+    mode: str
+    engine: str
+    counts: Counter = field(default_factory=Counter)
+    problems: list[Outcome] = field(default_factory=list)
+    unsupported: list[Outcome] = field(default_factory=list)
+    timings: Timings = field(default_factory=Timings)
+    build_s: float = 0.0
+    wall_s: float = 0.0
+    skipped_onlyif: int = 0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, outcome: Outcome) -> None:
+        self.counts[outcome.status] += 1
+        if outcome.status in ("failed", "error"):
+            self.problems.append(outcome)
+        elif outcome.status == "unsupported":
+            self.unsupported.append(outcome)
+
+    @property
+    def judged(self) -> int:
+        return sum(self.counts[s] for s in STATUSES if s != "skipped")
+
+    @property
+    def pass_rate(self) -> float:
+        return self.counts["passed"] / self.judged if self.judged else 1.0
+
+
+def run_file(
+    file: str,
+    *,
+    engine: str = "feldera",
+    mode: str = "batch",
+    sample: int | None = None,
+    chunk: int = 1000,
+    root: Path | None = None,
+    emit: Callable[[Outcome], None] | None = None,
+    on_plan: Callable[[int], None] | None = None,
+) -> FileResult:
+    """Parse, mirror and run one corpus file (``file`` relative to the corpus folder)."""
+    root = root or corpus_dir()
+    start = time.perf_counter()
+    script = parse_file(root / file)
+    program = build_program(script)
+    program.path = file
+    result = FileResult(file, mode, engine, skipped_onlyif=script.skipped_queries)
+    result.notes = list(program.notes)
+    result.build_s = time.perf_counter() - start
+
+    def collect(outcome: Outcome) -> None:
+        result.add(outcome)
+        if emit is not None:
+            emit(outcome)
+
+    picked = sample_indexes(program, sample)
+    if on_plan is not None:
+        on_plan(len(picked) if picked is not None else len(program.cases))
+    runner = Runner(engine_named(engine), mode, chunk=chunk, emit=collect)
+    runner.run(program, picked)
+    result.timings = runner.result.timings
+    result.wall_s = time.perf_counter() - start
+    return result
