@@ -145,7 +145,12 @@ VIEWS: tuple[View, ...] = (
         "dates",
         "SELECT id, odate, odate > DATE '2024-01-05' AS late, ots < TIMESTAMP '2024-01-01 12:00:00'"
         " AS morning, EXTRACT(YEAR FROM odate) AS y, EXTRACT(DAY FROM odate) AS d,"
-        " ots + INTERVAL '1' HOUR AS ots1 FROM orders",
+        " ots >= CAST(odate AS TIMESTAMP) AS after_midnight FROM orders",
+    ),
+    View(
+        "timestamp_interval",
+        "SELECT id, ots + INTERVAL '1' HOUR AS ots1, ots - INTERVAL '30' MINUTE AS ots2"
+        " FROM orders",
     ),
     View(
         "where_filter",
