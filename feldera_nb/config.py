@@ -200,7 +200,10 @@ class _Reader:
 
     def __init__(self, obj: Any, where: str) -> None:
         if not isinstance(obj, Mapping):
-            raise ConfigError(where or "runtime_config", f"must be an object, got {_describe(obj)}")
+            # Only the type: a misplaced string could be a credential.
+            raise ConfigError(
+                where or "runtime_config", f"must be an object, got {type(obj).__name__}"
+            )
         for key in obj:
             if not isinstance(key, str):
                 raise ConfigError(where or "runtime_config", "keys must be strings")

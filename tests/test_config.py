@@ -387,3 +387,12 @@ def test_config_is_frozen() -> None:
     cfg = RuntimeConfig.from_dict(None)
     with pytest.raises(AttributeError):
         cfg.storage = None  # type: ignore[misc]
+
+
+def test_docstring_examples_run() -> None:
+    import doctest
+
+    import feldera_nb.config
+
+    result = doctest.testmod(feldera_nb.config, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
