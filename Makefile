@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS ?= test
 
-.PHONY: demo test venv clean
+.PHONY: demo test test-servers venv clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -16,8 +16,12 @@ venv: $(BIN)/python
 demo: venv
 	$(BIN)/python -m feldera_nb.demo
 
-test: venv
+test: venv test-servers
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Azurite (npm) for the Azure sync tests, into .test-servers/; fast when already there.
+test-servers:
+	bash scripts/install-test-servers.sh
 
 clean:
 	rm -rf $(VENV) .pytest_cache
