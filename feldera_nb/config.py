@@ -300,14 +300,12 @@ checkpoint_interval_secs=1)
 # --------------------------------------------------------------------------------------------
 # storage.backend.config.sync
 
-# Provider (lower case) -> (canonical spelling, fsspec protocol).  S3-compatible providers are the
-# ones rclone knows; Feldera passes the name to rclone.
+# Provider (lower case) -> (canonical spelling, fsspec protocol).  The S3-compatible ones are
+# rclone provider names (Feldera passes the name to rclone) that feldera_nb.sync also maps.
 _PROVIDERS: Final = {
     "aws": ("AWS", "s3"),
     "minio": ("Minio", "s3"),
     "ceph": ("Ceph", "s3"),
-    "cloudflare": ("Cloudflare", "s3"),
-    "digitalocean": ("DigitalOcean", "s3"),
     "wasabi": ("Wasabi", "s3"),
     "other": ("Other", "s3"),
     "gcs": ("GCS", "gs"),
