@@ -249,12 +249,14 @@ def _json_value(v: Any) -> Any:
 class Step:
     """The changes of one step: per table, an ordered list of ``(row, weight)`` with weight
     +1 (insert) or -1 (delete).  ``index`` counts from 1; ``fmt`` is the input path
-    :meth:`feed` uses."""
+    :meth:`feed` uses; with ``key_only_deletes`` a JSON delete on a primary-key table carries
+    only the key columns."""
 
     index: int
     changes: Mapping[str, Sequence[Change]]
     tables: Mapping[str, TableSchema]
     fmt: FeedFormat = "polars"
+    key_only_deletes: bool = False
 
     def __len__(self) -> int:
         return sum(len(c) for c in self.changes.values())
@@ -269,11 +271,16 @@ class Step:
 
     def to_json(self, table: str) -> list[dict[str, dict[str, Any]]]:
         """The table's changes as ``insert_delete`` records, values in Feldera's JSON format."""
-        names = self.tables[table].column_names
-        return [
-            {"insert" if w > 0 else "delete": dict(zip(names, map(_json_value, row)))}
-            for row, w in self.changes.get(table, ())
-        ]
+        schema = self.tables[table]
+        names = schema.column_names
+        key_only = self.key_only_deletes and bool(schema.primary_key)
+        out = []
+        for row, w in self.changes.get(table, ()):
+            record = dict(zip(names, map(_json_value, row)))
+            if w < 0 and key_only:
+                record = {k: record[k] for k in schema.primary_key}
+            out.append({"insert" if w > 0 else "delete": record})
+        return out
 
     def feed(self, pipeline: Any, *, fmt: FeedFormat | None = None) -> None:
         """Push the step into ``pipeline`` as one step.
@@ -424,7 +431,7 @@ class ChangeStream:
                 if name in touched:
                     changes[name] = self._table_changes(self.tables[name])
         fmt: FeedFormat = "json" if rng.random() < self.json_fraction else "polars"
-        return Step(self._index, changes, self.tables, fmt)
+        return Step(self._index, changes, self.tables, fmt, key_only_deletes=rng.random() < 0.5)
 
     def _value(self, col: Column) -> Any:
         if col.type.nullable and self._rng.random() < self.null_fraction:

@@ -100,7 +100,7 @@ class DuckDBStandIn:
         names = self.tables[table].column_names
         for rec in records:
             ((op, row),) = rec.items()
-            self._apply(table, [row[c] for c in names], +1 if op == "insert" else -1)
+            self._apply(table, [row.get(c) for c in names], +1 if op == "insert" else -1)
         self._emit()
 
     def input_polars(self, table: str, df: pl.DataFrame, weight_column: str | None = None) -> None:
