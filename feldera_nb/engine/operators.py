@@ -233,25 +233,34 @@ BatchFn = Callable[[list[pl.DataFrame]], pl.DataFrame]
 
 @dataclass(eq=False)
 class KeyedRecompute(_Stateful, Operator):
-    """Output for a key = ``fn`` of the inputs' rows with that key; emits new minus old.
+    """Output for a key = ``fn`` of the inputs' rows with that key.
 
     ``keys[i]`` names input i's key columns (same arity for every input).  ``fn`` takes one
     consolidated Z-set per input, restricted to some keys, and returns the output Z-set for
-    exactly those keys.  With an empty key there is one group that exists from the first step
-    (global aggregates give a row even over empty input).
+    exactly those keys.  ``out_key`` computes a row's key from an output row; the operator
+    keeps its output indexed by it, so a step retracts exactly what it emitted before (a
+    recomputed float sum could differ in its last bit).  With an empty key there is one group
+    that exists from the first step (global aggregates give a row over empty input).
     """
 
     input_schemas: list[Schema] = field(default_factory=list)
     keys: list[list[str]] = field(default_factory=list)
     fn: BatchFn | None = None
+    out_key: list[pl.Expr] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.traces = [Trace(s, k) for s, k in zip(self.input_schemas, self.keys, strict=True)]
+        kn = [f"__k{i}" for i in range(len(self.keys[0]))]
+        self._kn = kn
+        self.output = Trace({**self.schema, **dict.fromkeys(kn, pl.Null)}, kn)
+        self._out_dtypes_set = False
         self.started = False
         self.fires_on_first_step = not self.keys[0]
 
     def _traces(self) -> dict[str, Trace]:
-        return {f"in{i}": t for i, t in enumerate(self.traces)}
+        t = {f"in{i}": t for i, t in enumerate(self.traces)}
+        t["out"] = self.output
+        return t
 
     def _flags(self) -> dict[str, object]:
         return {"started": self.started}
@@ -262,9 +271,17 @@ class KeyedRecompute(_Stateful, Operator):
         return st
 
     def restore(self, state: dict[str, pl.DataFrame]) -> None:
+        out = state.get("out")
+        if out is not None:
+            self._fix_key_dtypes({k: out.schema[k] for k in self._kn})
         super().restore(state)
         flag = state.get("started")
         self.started = bool(flag["started"][0]) if flag is not None and flag.height else False
+
+    def _fix_key_dtypes(self, dtypes: dict[str, pl.DataType]) -> None:
+        if not self._out_dtypes_set:
+            self.output.schema.update(dtypes)
+            self._out_dtypes_set = True
 
     def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
         assert self.fn is not None
@@ -273,8 +290,8 @@ class KeyedRecompute(_Stateful, Operator):
         if all(d.height == 0 for d in deltas) and not (first and not self.keys[0]):
             return self.empty()
         deltas = [consolidate(d) for d in deltas]
-        if self.keys[0]:
-            kn = [f"__k{i}" for i in range(len(self.keys[0]))]
+        kn = self._kn
+        if kn:
             touched = concat([
                 d.select([pl.col(c).alias(n) for c, n in zip(k, kn, strict=True)])
                 for d, k in zip(deltas, self.keys, strict=True)
@@ -282,16 +299,20 @@ class KeyedRecompute(_Stateful, Operator):
             olds = [t.lookup(touched.rename(dict(zip(kn, k, strict=True))))
                     for t, k in zip(self.traces, self.keys, strict=True)]
         else:
+            touched = None
             olds = [t.to_zset() for t in self.traces]
-        news = [add(o, d.select(o.columns) if d.height else d) if d.height else o
+        news = [add(o, d.select(o.columns)) if d.height else o
                 for o, d in zip(olds, deltas, strict=True)]
+        new_out = _conform(self.fn(news), self.schema)
+        new_out = new_out.with_columns([e.alias(n) for e, n in zip(self.out_key, kn, strict=True)])
+        self._fix_key_dtypes({n: new_out.schema[n] for n in kn})
+        old_out = self.output.lookup(touched) if touched is not None else self.output.to_zset()
+        old_out = old_out.select(new_out.columns)
+        delta = add(new_out, negate(old_out))
         for t, d in zip(self.traces, deltas, strict=True):
             t.insert(d)
-        new_out = self.fn(news)
-        if first and not self.keys[0]:
-            return consolidate(_conform(new_out, self.schema))
-        old_out = self.fn(olds)
-        return add(_conform(new_out, self.schema), negate(_conform(old_out, self.schema)))
+        self.output.insert(delta)
+        return delta.drop(kn)
 
 
 @dataclass(eq=False)

@@ -38,7 +38,9 @@ def _coerce(series: pl.Series, t: SqlType, table: str, column: str) -> pl.Series
             raise TypeError
         if t.kind in ("VARCHAR", "CHAR") and series.dtype != pl.String:
             raise TypeError
-        if t.is_numeric and series.dtype in (pl.String, pl.Boolean):
+        if t.is_numeric and series.dtype == pl.Boolean:
+            raise TypeError
+        if t.is_numeric and t.kind != "DECIMAL" and series.dtype == pl.String:
             raise TypeError
         out = series.cast(target, strict=True)
     except (pl.exceptions.PolarsError, TypeError, ValueError):
@@ -47,7 +49,7 @@ def _coerce(series: pl.Series, t: SqlType, table: str, column: str) -> pl.Series
             f"table '{table}', column '{column}': expected {t}, got {series.dtype}"
             + (f" (row {bad[0]}: {bad[1]!r})" if bad else "")
         ) from None
-    if t.is_integer or t.kind == "DECIMAL":
+    if t.is_integer:
         # A float like 1.5 must not silently become 1.
         if series.dtype.is_float():
             lossy = (out.cast(pl.Float64) != series.cast(pl.Float64)).fill_null(False)

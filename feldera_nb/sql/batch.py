@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import polars as pl
 
@@ -67,6 +68,7 @@ class AggSpec:
     arg: str | None
     distinct: bool
     integer_avg: bool = False  # AVG of an integer type truncates toward zero
+    decimal_scale: int | None = None  # AVG of a DECIMAL rounds half away from zero
 
 
 def _agg_expr(spec: AggSpec) -> pl.Expr:
@@ -104,10 +106,17 @@ def _agg_expr(spec: AggSpec) -> pl.Expr:
 
 
 def _avg(total: pl.Expr, n: pl.Expr, spec: AggSpec) -> pl.Expr:
+    # A NULL divisor, not a guarded branch: Polars evaluates both branches of a when/then,
+    # and decimal division by zero raises.
+    n = pl.when(n > 0).then(n)
     if spec.integer_avg:
-        q = (total.abs() // n) * total.sign()
-        return pl.when(n > 0).then(q)
-    return pl.when(n > 0).then(total / n)
+        return (total.abs() // n) * total.sign()
+    if spec.decimal_scale is not None:
+        # Exact: in units of the scale, rounded half away from zero, as Feldera's AVG.
+        units = (total * 10**spec.decimal_scale).cast(pl.Int128)
+        q = ((2 * units.abs() + n) // (2 * n)) * units.sign()
+        return q.cast(pl.Decimal(38, 0)) * pl.lit(Decimal(1).scaleb(-spec.decimal_scale))
+    return total / n
 
 
 def aggregate_fn(keys: Sequence[str], aggs: Sequence[AggSpec], out_names: Sequence[str],

@@ -137,11 +137,15 @@ class Builder:
         return Rel(op.id, cols)
 
     def keyed(self, kind: str, inputs: Sequence[Rel], keys: Sequence[list[str]], fn: BatchFn,
-              cols: Sequence[Col], label: str = "") -> Rel:
+              cols: Sequence[Col], label: str = "", out_key: list[pl.Expr] | None = None) -> Rel:
+        """A :class:`KeyedRecompute`; ``out_key`` computes an output row's key (default: the
+        first input's key columns, which the output carries under the same names)."""
         schema = {c.internal: to_polars(c.type) for c in cols}
+        out_key = out_key if out_key is not None else [pl.col(k) for k in keys[0]]
         op = self._add(KeyedRecompute(
             self._id(kind), [r.op for r in inputs], schema, label=label,
-            input_schemas=[r.schema for r in inputs], keys=[list(k) for k in keys], fn=fn))
+            input_schemas=[r.schema for r in inputs], keys=[list(k) for k in keys], fn=fn,
+            out_key=out_key))
         return Rel(op.id, list(cols))
 
 

@@ -275,7 +275,13 @@ class FromPlanner:
             for p in preds[1:]:
                 pred = pred & p
         fn = outer_join_fn(kind, lk, rk, len(lrel.cols), len(rrel.cols), pred)
-        rel = self.b.keyed(f"{kind.capitalize()}Join", [lrel, rrel], [lk, rk], fn, cols)
+        n = len(lrel.cols)
+        right_key = [pl.col(f"c{n + int(k[1:])}") for k in rk]
+        left_key = [pl.col(k) for k in lk]
+        out_key = {"left": left_key, "right": right_key,
+                   "full": [pl.coalesce(a, b) for a, b in zip(left_key, right_key, strict=True)]}
+        rel = self.b.keyed(f"{kind.capitalize()}Join", [lrel, rrel], [lk, rk], fn, cols,
+                           out_key=out_key[kind])
         return Joined(rel, combined.item_cols)
 
 

@@ -160,7 +160,9 @@ class GroupingPlanner:
         for i, (func, atext, distinct, arg_te) in enumerate(specs):  # type: ignore[misc]
             arg_internal = pre.cols[nk + arg_pos[atext]].internal if atext is not None else None
             int_avg = func == "avg" and arg_te is not None and arg_te.type.is_integer
-            real_specs.append(AggSpec(func, arg_internal, distinct, int_avg))
+            dec = arg_te.type.scale if func == "avg" and arg_te is not None and \
+                arg_te.type.kind == "DECIMAL" else None
+            real_specs.append(AggSpec(func, arg_internal, distinct, int_avg, dec))
             if func in ("sum", "avg") and arg_te is not None and arg_te.type.is_integer:
                 sum_casts[i] = pl.Int64
         out_cols = [Col(c.name if i < len(corr_cols) else c.name, c.type, None, internal_name(i))
