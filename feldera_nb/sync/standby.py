@@ -78,11 +78,15 @@ class StandbyPuller:
 
     def pull_once(self) -> bool:
         """Pull now if the wanted checkpoint changed; True when a new one was pulled."""
+        return self._pull(cancellable=False)
+
+    def _pull(self, *, cancellable: bool) -> bool:
         with self._lock:
             if self._wanted != "latest" and self.held_uuid == self._wanted:
                 return False
             role, path, _ = pull_first(source_buckets(self._sync), self._wanted, self._dest,
-                                       callback=self.progress, should_stop=self._stop.is_set)
+                                       callback=self.progress,
+                                       should_stop=self._stop.is_set if cancellable else None)
             self.last_error = None
             if path.name == self.held_uuid:
                 return False
@@ -105,7 +109,7 @@ class StandbyPuller:
     def _loop(self) -> None:
         while not self._stop.is_set():
             try:
-                self.pull_once()
+                self._pull(cancellable=True)
             except SyncError as exc:
                 if not self._stop.is_set():
                     self.last_error = str(exc)
