@@ -57,8 +57,65 @@ class CheckpointStatus(_ParseableEnum):
     Unknown = "Unknown"
 
     def get_error(self) -> str | None:
-        """The error of a failed checkpoint (set on the returned member by the pipeline)."""
-        return getattr(self, "_error", None)
+        """The error of a failed checkpoint.
+
+        A bare member carries no error (members are shared singletons, so an error stored on
+        one would leak between concurrent checkpoints).  ``checkpoint_status(seq)`` returns a
+        :class:`CheckpointStatusResult`, which compares equal to the member and answers
+        ``get_error()`` for its own sequence number.
+        """
+        return None
+
+
+class CheckpointStatusResult:
+    """The status of one checkpoint: equal to a :class:`CheckpointStatus` member, plus its error.
+
+    >>> r = CheckpointStatusResult(CheckpointStatus.Failure, "disk full", seq=3)
+    >>> r == CheckpointStatus.Failure, r.get_error(), r
+    (True, 'disk full', <CheckpointStatus.Failure: 'Failure'> (seq 3: disk full))
+    >>> CheckpointStatusResult(CheckpointStatus.Success, seq=4) in (CheckpointStatus.Success,)
+    True
+    """
+
+    __slots__ = ("status", "error", "seq")
+
+    def __init__(self, status: CheckpointStatus, error: str | None = None, *,
+                 seq: int | None = None) -> None:
+        self.status = status
+        self.error = error if status is CheckpointStatus.Failure else None
+        self.seq = seq
+
+    def get_error(self) -> str | None:
+        """The error message of a Failure, else None."""
+        return self.error
+
+    @property
+    def name(self) -> str:
+        """The member's name (``Success``...)."""
+        return self.status.name
+
+    @property
+    def value(self) -> str:
+        """The member's value."""
+        return self.status.value
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, CheckpointStatusResult):
+            return self.status is other.status and self.seq == other.seq
+        if isinstance(other, CheckpointStatus):
+            return self.status is other
+        if isinstance(other, str):
+            return other in (self.status.name, self.status.value)
+        return NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self.status)
+
+    def __repr__(self) -> str:
+        where = "" if self.seq is None else f"seq {self.seq}"
+        if self.error:
+            where = f"{where}: {self.error}" if where else self.error
+        return repr(self.status) + (f" ({where})" if where else "")
 
 
 class FaultToleranceModel(_ParseableEnum):

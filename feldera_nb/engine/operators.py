@@ -372,3 +372,92 @@ def _conform(z: pl.DataFrame, schema: Schema) -> pl.DataFrame:
             e = e.cast(t)
         exprs.append(e.alias(n) if c != n else e)
     return z.select(*exprs, pl.col(WEIGHT).cast(pl.Int64))
+
+
+@dataclass(eq=False)
+class LinearAggregate(_Stateful, Operator):
+    """GROUP BY with only linear aggregates (COUNT, SUM, AVG): per-group accumulators.
+
+    A step aggregates the delta per group and adds it to the stored accumulators, so its cost
+    grows with the delta alone, however big the groups are.  ``partials`` are expressions
+    (over the input delta, weight included) producing each accumulator's contribution;
+    ``finish`` turns accumulator rows (key columns + accumulators) into output rows.  The
+    ``__n`` accumulator (sum of weights) says whether a group still exists.
+    """
+
+    key: list[str] = field(default_factory=list)
+    partials: dict[str, pl.Expr] = field(default_factory=dict)
+    acc_schema: Schema = field(default_factory=dict)
+    finish: Callable[[pl.DataFrame], pl.DataFrame] | None = None
+
+    def __post_init__(self) -> None:
+        self.acc = Trace({**self.acc_schema, "__n": pl.Int64}, self.key)
+        self.started = False
+        self.fires_on_first_step = not self.key
+
+    def _traces(self) -> dict[str, Trace]:
+        return {"acc": self.acc}
+
+    def _flags(self) -> dict[str, object]:
+        return {"started": self.started}
+
+    def state(self) -> dict[str, pl.DataFrame]:
+        st = super().state()
+        st["started"] = pl.DataFrame({"started": [self.started]})
+        return st
+
+    def restore(self, state: dict[str, pl.DataFrame]) -> None:
+        super().restore(state)
+        flag = state.get("started")
+        self.started = bool(flag["started"][0]) if flag is not None and flag.height else False
+
+    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
+        assert self.finish is not None
+        d = deltas[0]
+        first = not self.started
+        self.started = True
+        accs = [n for n in self.acc_schema if n not in self.key]
+        exprs = [e.alias(n) for n, e in self.partials.items()] + [pl.col(WEIGHT).sum().alias("__n")]
+        synthetic = False
+        if self.key:
+            if d.height == 0:
+                return self.empty()
+            part = d.group_by(self.key).agg(exprs)
+            old = self.acc.lookup(part.select(self.key))
+        else:
+            if d.height == 0 and not first:
+                return self.empty()
+            part = d.select(exprs)
+            old = self.acc.to_zset()
+            if old.height == 0:  # the global group exists from the start, with zero sums
+                synthetic = True
+                old = pl.DataFrame({n: [0] for n in [*accs, "__n"]}).cast(
+                    {**{n: self.acc_schema[n] for n in accs}, "__n": pl.Int64}
+                ).with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
+        new = _add_accumulators(old, part, self.key, accs, self.acc_schema)
+        if self.key:
+            new = new.filter(pl.col("__n") != 0)
+        out = [_conform(self.finish(new.drop(WEIGHT)).with_columns(
+            pl.lit(1, pl.Int64).alias(WEIGHT)), self.schema)]
+        if not synthetic:
+            out.append(_conform(self.finish(old.drop(WEIGHT)).with_columns(
+                pl.lit(-1, pl.Int64).alias(WEIGHT)), self.schema))
+            self.acc.insert(concat([negate(old), new]))
+        else:
+            self.acc.insert(new)
+        return add(*out)
+
+
+def _add_accumulators(old: pl.DataFrame, part: pl.DataFrame, key: list[str], accs: list[str],
+                      schema: Schema) -> pl.DataFrame:
+    """Old accumulator rows plus the delta's partial sums, per key (weight 1)."""
+    names = [*accs, "__n"]
+    part = part.select(*key, *[pl.col(n).alias(f"__p_{n}") for n in names])
+    if key:
+        j = old.join(part, on=key, how="full", coalesce=True, nulls_equal=True)
+    else:
+        j = pl.concat([old, part], how="horizontal") if old.height else \
+            part.with_columns([pl.lit(0).cast(schema.get(n, pl.Int64)).alias(n) for n in names])
+    sums = [(pl.col(n).fill_null(0) + pl.col(f"__p_{n}").fill_null(0)).cast(
+        schema.get(n, pl.Int64)).alias(n) for n in names]
+    return j.select(*key, *sums, pl.lit(1, pl.Int64).alias(WEIGHT))

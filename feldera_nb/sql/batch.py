@@ -356,3 +356,52 @@ def in_fn(outer_key: Sequence[str], inner_key: Sequence[str], probe: str, value:
         return out.select(*cols, result.alias(out_col), WEIGHT)
 
     return fn
+
+
+# -- linear aggregates (per-group accumulators) ---------------------------------------------
+LINEAR = ("count_star", "count", "sum", "avg")
+
+
+def is_linear(aggs: Sequence[AggSpec]) -> bool:
+    """Whether every aggregate can be kept as running sums (no MIN/MAX, no DISTINCT)."""
+    return all(a.func in LINEAR and not a.distinct for a in aggs)
+
+
+def linear_parts(keys: Sequence[str], aggs: Sequence[AggSpec], out_names: Sequence[str],
+                 arg_dtypes: dict[str, pl.DataType]
+                 ) -> tuple[dict[str, pl.Expr], dict[str, pl.DataType],
+                            Callable[[pl.DataFrame], pl.DataFrame]]:
+    """Accumulator expressions, their dtypes, and the function from accumulators to output."""
+    w = pl.col(WEIGHT)
+    partials: dict[str, pl.Expr] = {}
+    schema: dict[str, pl.DataType] = {}
+    outputs: list[pl.Expr] = [pl.col(k) for k in keys]
+    for i, a in enumerate(aggs):
+        if a.func == "count_star":
+            outputs.append(pl.col("__n"))
+            continue
+        x = pl.col(a.arg)  # type: ignore[arg-type]
+        present = x.is_not_null()
+        cnt, tot = f"__cnt{i}", f"__sum{i}"
+        partials[cnt] = w.filter(present).sum()
+        schema[cnt] = pl.Int64
+        if a.func == "count":
+            outputs.append(pl.col(cnt))
+            continue
+        dt = arg_dtypes[a.arg]  # type: ignore[index]
+        acc_t: pl.DataType = pl.Int64 if dt.is_integer() else (
+            pl.Decimal(38, dt.scale) if isinstance(dt, pl.Decimal) else pl.Float64)
+        partials[tot] = (x.cast(acc_t) * w).filter(present).sum()
+        schema[tot] = acc_t
+        n = pl.col(cnt)
+        if a.func == "sum":
+            outputs.append(pl.when(n > 0).then(pl.col(tot)))
+        else:
+            outputs.append(_avg(pl.col(tot), n, a))
+    names = list(out_names)
+    exprs = [e.alias(n) for e, n in zip(outputs, names, strict=True)]
+
+    def finish(acc: pl.DataFrame) -> pl.DataFrame:
+        return acc.select(exprs)
+
+    return partials, schema, finish

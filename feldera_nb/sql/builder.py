@@ -13,7 +13,7 @@ import polars as pl
 
 from feldera_nb.engine.circuit import Circuit
 from feldera_nb.engine.operators import (
-    BatchFn, Filter, Input, Join, KeyedRecompute, Map, Operator, Table, Union,
+    BatchFn, Filter, Input, Join, KeyedRecompute, LinearAggregate, Map, Operator, Table, Union,
 )
 from feldera_nb.engine.zset import WEIGHT
 from feldera_nb.sql.expressions import TypedExpr
@@ -128,6 +128,15 @@ class Builder:
         return Rel(op.id, list(cols))
 
     # -- stateful ----------------------------------------------------------------------------
+    def linear_aggregate(self, rel: Rel, key: list[str], partials: dict[str, pl.Expr],
+                         acc_schema: dict[str, pl.DataType], finish: BatchFn,
+                         cols: Sequence[Col]) -> Rel:
+        schema = {c.internal: to_polars(c.type) for c in cols}
+        full = {**{k: rel.schema[k] for k in key}, **acc_schema}
+        op = self._add(LinearAggregate(self._id("LinearAggregate"), [rel.op], schema, key=key,
+                                       partials=partials, acc_schema=full, finish=finish))
+        return Rel(op.id, list(cols))
+
     def join(self, left: Rel, right: Rel, left_key: list[str], right_key: list[str]) -> Rel:
         cols = _concat_cols(left, right)
         schema = {c.internal: to_polars(c.type) for c in cols}

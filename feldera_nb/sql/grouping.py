@@ -12,7 +12,9 @@ import polars as pl
 from sqlglot import exp
 
 from feldera_nb.errors import SqlError, SqlTypeError, UnsupportedSqlError
-from feldera_nb.sql.batch import AggSpec, SortKey, WindowSpec, aggregate_fn, window_fn
+from feldera_nb.sql.batch import (
+    AggSpec, SortKey, WindowSpec, aggregate_fn, is_linear, linear_parts, window_fn,
+)
 from feldera_nb.sql.expressions import TypedExpr, compile_expr
 from feldera_nb.sql.positions import position_of
 from feldera_nb.sql.scope import Col, Rel, Scope, column_name, internal_name
@@ -168,9 +170,15 @@ class GroupingPlanner:
         out_cols = [Col(c.name if i < len(corr_cols) else c.name, c.type, None, internal_name(i))
                     for i, c in enumerate(pre.cols[:nk])]
         out_cols += [Col(f"__agg{i}", t, None, internal_name(nk + i)) for i, t in enumerate(types)]
-        fn = aggregate_fn(key_names, real_specs, [c.internal for c in out_cols], sum_casts)
-        out = self.b.keyed("Aggregate", [pre], [key_names], fn, out_cols,
-                           label=f"group by {len(group_nodes)} keys")
+        out_names = [c.internal for c in out_cols]
+        if is_linear(real_specs):
+            partials, acc_schema, finish = linear_parts(key_names, real_specs, out_names,
+                                                        pre.schema)
+            out = self.b.linear_aggregate(pre, key_names, partials, acc_schema, finish, out_cols)
+        else:
+            fn = aggregate_fn(key_names, real_specs, out_names, sum_casts)
+            out = self.b.keyed("Aggregate", [pre], [key_names], fn, out_cols,
+                               label=f"group by {len(group_nodes)} keys")
         # Resolution after grouping.
         keys_by_text: dict[str, TypedExpr] = {}
         keys_by_internal: dict[str, TypedExpr] = {}
