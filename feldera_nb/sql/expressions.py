@@ -25,6 +25,7 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -496,7 +497,37 @@ def _decimal_arith(
     return c.strict_cast(r, to_polars(rt))
 
 
+_INTERVAL_UNITS = {"DAY": "days", "HOUR": "hours", "MINUTE": "minutes", "SECOND": "seconds",
+                   "WEEK": "weeks"}
+
+
+def _interval(c: Compiler, node: exp.Interval) -> TypedExpr:
+    """A day-time interval literal such as ``INTERVAL '1' HOUR`` (a constant)."""
+    unit = node.args.get("unit")
+    unit_name = (unit.name if unit is not None else "").upper().rstrip("S")
+    value = node.this.name if isinstance(node.this, exp.Literal) else None
+    if unit_name in ("YEAR", "MONTH", "QUARTER"):
+        raise c.unsupported(f"{unit_name} intervals", node)
+    if unit_name not in _INTERVAL_UNITS or value is None:
+        raise c.unsupported("this INTERVAL form (write INTERVAL 'n' DAY/HOUR/MINUTE/SECOND)", node)
+    try:
+        amount = float(value)
+    except ValueError:
+        raise c.error(f"invalid interval value '{value}'", node) from None
+    delta = timedelta(**{_INTERVAL_UNITS[unit_name]: amount})
+    return TypedExpr(pl.lit(delta, dtype=pl.Duration("us")), SqlType("INTERVAL", False), delta)
+
+
 def _date_arith(c: Compiler, op: str, a: TypedExpr, b: TypedExpr, node: exp.Expression) -> TypedExpr:
+    if op == "+" and a.type.kind == "INTERVAL":
+        a, b = b, a
+    if b.type.kind == "INTERVAL" and op in ("+", "-") and a.type.kind in ("TIMESTAMP", "DATE"):
+        nullable = a.type.nullable or b.type.nullable
+        if a.type.kind == "DATE":
+            if not isinstance(b.literal, timedelta) or b.literal % timedelta(days=1):
+                raise c.unsupported("DATE +/- an interval that is not whole days", node)
+        expr = a.expr + b.expr if op == "+" else a.expr - b.expr
+        return TypedExpr(expr, T.sql_type(a.type.kind, nullable=nullable))
     if b.type.kind == "DATE" and op == "+":
         a, b = b, a
     if a.type.kind != "DATE" or not b.type.is_integer or op not in ("+", "-"):
@@ -629,6 +660,7 @@ HANDLERS: dict[type[exp.Expression], Handler] = {
     exp.DPipe: _concat,
     exp.Case: _case,
     exp.Cast: _cast_node,
+    exp.Interval: _interval,
     **{cls: _comparison for cls in _COMPARISONS},
     **{cls: _binary_arith for cls in _OPS},
 }

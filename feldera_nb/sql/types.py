@@ -38,7 +38,7 @@ from feldera_nb.sql.positions import position_of
 INTEGER_KINDS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT")
 FLOAT_KINDS = ("REAL", "DOUBLE")
 STRING_KINDS = ("VARCHAR", "CHAR")
-TEMPORAL_KINDS = ("DATE", "TIME", "TIMESTAMP")
+TEMPORAL_KINDS = ("DATE", "TIME", "TIMESTAMP", "INTERVAL")
 
 MAX_DECIMAL_PRECISION = 38
 DEFAULT_DECIMAL_PRECISION = 38
@@ -121,6 +121,7 @@ NULL = SqlType("NULL", True)
 BOOLEAN = SqlType("BOOLEAN", False)
 
 _POLARS = {
+    "INTERVAL": pl.Duration("us"),  # day-time intervals only
     "BOOLEAN": pl.Boolean,
     "TINYINT": pl.Int8,
     "SMALLINT": pl.Int16,
