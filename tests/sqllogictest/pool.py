@@ -1,4 +1,4 @@
-"""Run corpus files in worker processes, with a time and a memory limit per file and mode.
+"""Run corpus files in worker processes, with a time and a memory limit per file.
 
 Workers are spawned (not forked: Polars' thread pools do not survive a fork) and stream their
 outcomes back in batches, so a file killed at its time limit still reports what it judged; the
@@ -23,15 +23,17 @@ _BATCH = 200
 
 @dataclass
 class Task:
+    """One file, run in every mode of ``modes`` by one worker."""
+
     file: str
-    mode: str
+    modes: list[str]
     planned: int = 0
-    received: list[Outcome] = field(default_factory=list)
-    result: FileResult | None = None
+    received: dict[str, list[Outcome]] = field(default_factory=dict)
+    results: list[FileResult] | None = None
 
 
 class Pool:
-    """Runs tasks in spawned processes, streaming outcomes back; kills a task past its time."""
+    """Runs tasks ``args.jobs`` at a time; kills a task past ``args.timeout`` seconds."""
 
     def __init__(self, args: argparse.Namespace, root: Path) -> None:
         self.args = args
@@ -40,106 +42,103 @@ class Pool:
         self.queue = self.ctx.Queue()
 
     def run(self, tasks: list[Task]) -> list[FileResult]:
-        pending = list(enumerate(tasks))
+        pending = list(range(len(tasks)))
         running: dict[int, tuple[mp.process.BaseProcess, float]] = {}
-        results: list[FileResult] = []
         while pending or running:
             while pending and len(running) < self.args.jobs:
-                tid, task = pending.pop(0)
-                proc = self.ctx.Process(target=_worker, args=(tid, task.file, task.mode,
-                                                              self._options(), self.queue))
+                tid = pending.pop(0)
+                proc = self.ctx.Process(
+                    target=_worker,
+                    args=(tid, tasks[tid].file, tasks[tid].modes, self._options(), self.queue),
+                )
                 proc.start()
                 running[tid] = (proc, time.monotonic() + self.args.timeout)
-            try:
-                tid, kind, payload = self.queue.get(timeout=0.5)
-            except queue.Empty:
-                tid, kind, payload = -1, "", None
-            if kind == "plan":
-                tasks[tid].planned = payload
-            elif kind == "outcomes":
-                tasks[tid].received.extend(payload)
-            elif kind in ("done", "crash"):
-                task = tasks[tid]
-                task.result = payload if kind == "done" else self._partial(task, payload)
-                results.append(task.result)
-                running.pop(tid)[0].join()
-                self._progress(task.result)
+            self._receive(tasks, timeout=0.5)
             for tid, (proc, deadline) in list(running.items()):
                 late = time.monotonic() > deadline
-                if late or not proc.is_alive():
-                    self._drain(tasks)
-                    if tasks[tid].result is not None:
-                        continue
+                if tasks[tid].results is None and (late or not proc.is_alive()):
+                    self._receive(tasks, timeout=0.2)  # a result may be in flight
+                if tasks[tid].results is None and (late or not proc.is_alive()):
                     proc.kill()
-                    proc.join()
                     why = "timeout" if late else f"worker died (exit code {proc.exitcode})"
-                    result = self._partial(tasks[tid], why)
-                    tasks[tid].result = result
-                    results.append(result)
+                    tasks[tid].results = self._partial(tasks[tid], why)
+                if tasks[tid].results is not None:
+                    proc.join()
                     running.pop(tid)
-                    self._progress(result)
-        return results
+                    for r in tasks[tid].results:
+                        _progress(r)
+        return [r for t in tasks for r in t.results or ()]
 
-    def _drain(self, tasks: list[Task]) -> None:
+    def _receive(self, tasks: list[Task], timeout: float) -> None:
         while True:
             try:
-                tid, kind, payload = self.queue.get(timeout=0.2)
+                tid, kind, payload = self.queue.get(timeout=timeout)
             except queue.Empty:
                 return
-            if kind == "outcomes":
-                tasks[tid].received.extend(payload)
-            elif kind == "plan":
-                tasks[tid].planned = payload
-            elif kind in ("done", "crash") and tasks[tid].result is None:
-                tasks[tid].result = payload if kind == "done" else self._partial(tasks[tid], payload)
+            task = tasks[tid]
+            if kind == "plan":
+                task.planned = payload
+            elif kind == "outcomes":
+                mode, outcomes = payload
+                task.received.setdefault(mode, []).extend(outcomes)
+            elif task.results is None:
+                task.results = payload if kind == "done" else self._partial(task, payload)
+            timeout = 0.0
 
-    def _partial(self, task: Task, why: str) -> FileResult:
-        """A result for a task that did not finish: what arrived, the rest counted as errors."""
-        result = FileResult(task.file, task.mode, self.args.engine)
-        for outcome in task.received:
-            result.add(outcome)
-        missing = max(task.planned - len(task.received), 0)
-        if missing or not task.planned:
-            result.add(Outcome(task.file, 0, "error", f"<{missing} queries not judged>", why))
-            result.counts["error"] += max(missing - 1, 0)
-        result.notes.append(why)
-        result.wall_s = self.args.timeout if why == "timeout" else 0.0
-        return result
+    def _partial(self, task: Task, why: str) -> list[FileResult]:
+        """Results for a task that did not finish: what arrived, the rest counted as errors."""
+        results = []
+        for mode in task.modes:
+            result = FileResult(task.file, mode, self.args.engine)
+            received = task.received.get(mode, [])
+            for outcome in received:
+                result.add(outcome)
+            missing = max(task.planned - len(received), 0)
+            if missing or not task.planned:
+                result.add(Outcome(task.file, 0, "error", f"<{missing} queries not judged>", why))
+                result.counts["error"] += max(missing - 1, 0)
+            result.notes.append(why)
+            results.append(result)
+        return results
 
     def _options(self) -> dict:
         a = self.args
         return {"engine": a.engine, "sample": a.sample, "chunk": a.chunk, "root": str(self.root),
                 "memory_gb": a.memory_gb}
 
-    @staticmethod
-    def _progress(r: FileResult) -> None:
-        c = r.counts
-        print(f"{r.file} [{r.mode}] passed {c['passed']} failed {c['failed']} unsupported "
-              f"{c['unsupported']} error {c['error']} skipped {c['skipped']} "
-              f"({r.wall_s:.1f}s)", flush=True)
+
+def _progress(r: FileResult) -> None:
+    c = r.counts
+    print(f"{r.file} [{r.mode}] passed {c['passed']} failed {c['failed']} unsupported "
+          f"{c['unsupported']} error {c['error']} skipped {c['skipped']} ({r.wall_s:.1f}s)",
+          flush=True)
 
 
-def _worker(tid: int, file: str, mode: str, opts: dict, out: mp.Queue) -> None:
+def _worker(tid: int, file: str, modes: list[str], opts: dict, out: mp.Queue) -> None:
     limit = int(opts["memory_gb"] * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    buffer: list[Outcome] = []
+    buffers: dict[str, list[Outcome]] = {m: [] for m in modes}
     last = time.monotonic()
 
-    def emit(outcome: Outcome) -> None:
+    def flush(mode: str) -> None:
+        if buffers[mode]:
+            out.put((tid, "outcomes", (mode, list(buffers[mode]))))
+            buffers[mode].clear()
+
+    def emit(mode: str, outcome: Outcome) -> None:
         nonlocal last
-        buffer.append(outcome)
-        if len(buffer) >= _BATCH or time.monotonic() - last > 2:
-            out.put((tid, "outcomes", list(buffer)))
-            buffer.clear()
+        buffers[mode].append(outcome)
+        if len(buffers[mode]) >= _BATCH or time.monotonic() - last > 2:
+            flush(mode)
             last = time.monotonic()
 
     try:
-        result = run_file(file, engine=opts["engine"], mode=mode, sample=opts["sample"],
-                          chunk=opts["chunk"], root=Path(opts["root"]), emit=emit,
-                          on_plan=lambda n: out.put((tid, "plan", n)))
+        results = run_file(file, engine=opts["engine"], modes=modes, sample=opts["sample"],
+                           chunk=opts["chunk"], root=Path(opts["root"]), emit=emit,
+                           on_plan=lambda n: out.put((tid, "plan", n)))
     except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
-        if buffer:
-            out.put((tid, "outcomes", list(buffer)))
+        for mode in modes:
+            flush(mode)
         out.put((tid, "crash", f"worker crashed: {type(exc).__name__}: {exc}"))
         return
-    out.put((tid, "done", result))
+    out.put((tid, "done", results))

@@ -70,97 +70,132 @@ class _StepFailed(Exception):
     pass
 
 
-class Runner:
-    """Runs one program in one mode; ``chunk`` caps the views of one session."""
+@dataclass
+class _Part:
+    """A segment's queries that compiled, with the script views they may read."""
 
-    def __init__(
-        self,
-        engine: Engine,
-        mode: str,
-        *,
-        seed: int = 0,
-        chunk: int = 1000,
-        emit: Callable[[Outcome], None] | None = None,
-    ) -> None:
+    index: int
+    seg: Segment
+    views: dict[str, str]
+    good: list[QueryCase]
+
+
+@dataclass
+class Checked:
+    """The result of the check phase, shared by every mode's run of a program."""
+
+    path: str
+    parts: list[_Part]
+    refused: list[tuple[QueryCase, str, str]]
+    seconds: float
+
+
+class Runner:
+    """Checks a program's views once, then runs them in each mode.
+
+    ``chunk`` caps the number of views in one session; ``seed`` fixes the junk rows.
+    """
+
+    def __init__(self, engine: Engine, *, seed: int = 0, chunk: int = 1000) -> None:
         self.engine = engine
-        self.mode = mode
         self.seed = seed
         self.chunk = chunk
-        self.emit = emit
-        self.result = RunResult()
-        self.labels: dict[str, tuple[str, str]] = {}
 
-    def run(self, program: Program, only: set[int] | None = None) -> RunResult:
-        """Judge the program's queries (or those whose index is in ``only``)."""
-        self.path = program.path
+    def check(self, program: Program, only: set[int] | None = None) -> Checked:
+        """Compile every view alone; keep those the engine takes (``only``: query indexes)."""
+        t0 = time.perf_counter()
+        parts: list[_Part] = []
+        refused: list[tuple[QueryCase, str, str]] = []
         for i, seg in enumerate(program.segments):
             cases = [c for c in seg.queries if only is None or c.index in only]
             if cases:
-                self._segment(i, seg, cases)
-        return self.result
+                parts.append(self._check_segment(i, seg, cases, refused))
+        return Checked(program.path, parts, refused, time.perf_counter() - t0)
 
-    # -- phases -----------------------------------------------------------------------------
+    def run(
+        self, checked: Checked, mode: str, emit: Callable[[Outcome], None] | None = None
+    ) -> RunResult:
+        """Judge every query in ``mode``; ``emit`` sees each outcome as it is decided."""
+        run = _Run(self, checked.path, mode, emit)
+        run.result.timings.check = checked.seconds
+        for case, status, detail in checked.refused:
+            run.out(case, status, detail)
+        for part in checked.parts:
+            for start in range(0, len(part.good), self.chunk):
+                chunk = part.good[start : start + self.chunk]
+                schema = _schema(part.seg, part.views, [c.query.sql for c in chunk])
+                run.views(part.index, part.seg, schema, chunk)
+        return run.result
 
-    def _segment(self, index: int, seg: Segment, cases: list[QueryCase]) -> None:
-        tables = tuple(seg.tables.values())
-        t0 = time.perf_counter()
+    def _check_segment(
+        self, index: int, seg: Segment, cases: list[QueryCase], refused: list
+    ) -> _Part:
         views: dict[str, str] = {}
         for name, sql in seg.views.items():
             try:
-                if self._check(self._schema(tables, views, [sql]), name, sql) is None:
+                if self.engine.check(_schema(seg, views, [sql]), name, sql) is None:
                     views[name] = sql
             except Exception:  # noqa: BLE001, S112 - its queries will be refused and reported
                 continue
         good = []
         for case in cases:
             if case.problem:
-                self._out(case, "skipped", case.problem)
+                refused.append((case, "skipped", case.problem))
                 continue
-            schema = self._schema(tables, views, [case.query.sql])
             try:
-                reason = self._check(schema, case.view, case.query.sql)
+                reason = self.engine.check(_schema(seg, views, [case.query.sql]), case.view,
+                                           case.query.sql)
             except Exception as exc:  # noqa: BLE001 - a crash while compiling is an engine bug
-                self._out(case, "error", f"compile crashed: {_exc_text(exc)}")
+                refused.append((case, "error", f"compile crashed: {_exc_text(exc)}"))
                 continue
             if reason is not None:
-                self._out(case, "unsupported", reason)
+                refused.append((case, "unsupported", reason))
             else:
                 good.append(case)
-        self.result.timings.check += time.perf_counter() - t0
-        for start in range(0, len(good), self.chunk):
-            chunk = good[start : start + self.chunk]
-            schema = self._schema(tables, views, [c.query.sql for c in chunk])
-            self._views(index, seg, schema, chunk)
+        return _Part(index, seg, views, good)
 
-    @staticmethod
-    def _schema(tables: tuple, views: dict[str, str], sqls: list[str]) -> Schema:
-        """Tables plus the script views ``sqls`` read, directly or through other views."""
-        wanted: set[str] = set()
-        todo = list(sqls)
-        while todo:
-            for word in set(_WORD.findall(todo.pop().lower())):
-                if word in views and word not in wanted:
-                    wanted.add(word)
-                    todo.append(views[word])
-        return Schema(tables, tuple((n, v) for n, v in views.items() if n in wanted))
 
-    def _check(self, schema: Schema, view: str, sql: str) -> str | None:
-        return self.engine.check(schema, view, sql)
+def _schema(seg: Segment, views: dict[str, str], sqls: list[str]) -> Schema:
+    """The segment's tables plus the script views ``sqls`` read, directly or through others."""
+    wanted: set[str] = set()
+    todo = list(sqls)
+    while todo:
+        for word in set(_WORD.findall(todo.pop().lower())):
+            if word in views and word not in wanted:
+                wanted.add(word)
+                todo.append(views[word])
+    views_read = tuple((n, v) for n, v in views.items() if n in wanted)
+    return Schema(tuple(seg.tables.values()), views_read)
 
-    def _views(self, index: int, seg: Segment, schema: Schema, cases: list[QueryCase]) -> None:
+
+class _Run:
+    """One mode's run: sessions, reads, verdicts."""
+
+    def __init__(
+        self, runner: Runner, path: str, mode: str, emit: Callable[[Outcome], None] | None
+    ) -> None:
+        self.engine = runner.engine
+        self.seed = runner.seed
+        self.path = path
+        self.mode = mode
+        self.emit = emit
+        self.result = RunResult()
+        self.labels: dict[str, tuple[str, str]] = {}
+
+    def views(self, index: int, seg: Segment, schema: Schema, cases: list[QueryCase]) -> None:
         """Run ``cases`` in one session; on a failing step, split and retry."""
         try:
             verdicts = self._session(index, seg, schema, cases)
         except _StepFailed as failed:
             if len(cases) == 1:
-                self._out(cases[0], "error", str(failed))
+                self.out(cases[0], "error", str(failed))
                 return
             half = len(cases) // 2
-            self._views(index, seg, schema, cases[:half])
-            self._views(index, seg, schema, cases[half:])
+            self.views(index, seg, schema, cases[:half])
+            self.views(index, seg, schema, cases[half:])
             return
         for case, (status, detail, actual) in verdicts:
-            self._out(case, status, detail, actual)
+            self.out(case, status, detail, actual)
 
     def _session(
         self, index: int, seg: Segment, schema: Schema, cases: list[QueryCase]
@@ -235,7 +270,7 @@ class Runner:
                 return "failed", f"label {q.label} disagrees with an earlier query", ""
         return "passed", "", ""
 
-    def _out(self, case: QueryCase, status: str, detail: str = "", actual: str = "") -> None:
+    def out(self, case: QueryCase, status: str, detail: str = "", actual: str = "") -> None:
         q = case.query
         expected = ""
         if status in ("failed", "error"):

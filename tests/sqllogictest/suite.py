@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -79,33 +79,44 @@ def run_file(
     file: str,
     *,
     engine: str = "feldera",
-    mode: str = "batch",
+    modes: Sequence[str] = ("batch",),
     sample: int | None = None,
     chunk: int = 1000,
     root: Path | None = None,
-    emit: Callable[[Outcome], None] | None = None,
+    emit: Callable[[str, Outcome], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
-) -> FileResult:
-    """Parse, mirror and run one corpus file (``file`` relative to the corpus folder)."""
+) -> list[FileResult]:
+    """Parse, mirror, check and run one corpus file (relative to the corpus folder).
+
+    The views are compiled one by one once; each mode then runs them.  ``emit(mode, outcome)``
+    sees outcomes as they are decided; ``on_plan`` gets the number of queries per mode.
+    """
     root = root or corpus_dir()
     start = time.perf_counter()
     script = parse_file(root / file)
     program = build_program(script)
     program.path = file
-    result = FileResult(file, mode, engine, skipped_onlyif=script.skipped_queries)
-    result.notes = list(program.notes)
-    result.build_s = time.perf_counter() - start
-
-    def collect(outcome: Outcome) -> None:
-        result.add(outcome)
-        if emit is not None:
-            emit(outcome)
-
+    built = time.perf_counter() - start
     picked = sample_indexes(program, sample)
     if on_plan is not None:
         on_plan(len(picked) if picked is not None else len(program.cases))
-    runner = Runner(engine_named(engine), mode, chunk=chunk, emit=collect)
-    runner.run(program, picked)
-    result.timings = runner.result.timings
-    result.wall_s = time.perf_counter() - start
-    return result
+    runner = Runner(engine_named(engine), chunk=chunk)
+    checked = runner.check(program, picked)
+    results = []
+    for mode in modes:
+        t0 = time.perf_counter()
+        result = FileResult(file, mode, engine, skipped_onlyif=script.skipped_queries)
+        result.notes = list(program.notes)
+        result.build_s = built
+
+        def collect(outcome: Outcome, result: FileResult = result, mode: str = mode) -> None:
+            result.add(outcome)
+            if emit is not None:
+                emit(mode, outcome)
+
+        result.timings = runner.run(checked, mode, collect).timings
+        # The shared phases (parse, mirror, check) are charged to the first mode.
+        shared = built + checked.seconds if not results else 0.0
+        result.wall_s = time.perf_counter() - t0 + shared
+        results.append(result)
+    return results
