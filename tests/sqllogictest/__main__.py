@@ -11,6 +11,7 @@ Examples::
     python -m tests.sqllogictest select1.test --mode batch  # one file
     python -m tests.sqllogictest --engine duckdb            # DuckDB standing in as the engine
     python -m tests.sqllogictest index --sample 200         # 200 queries of each index/ file
+    python -m tests.sqllogictest --suite --update-thresholds  # re-measure the pytest floors
 
 Each file runs (all its modes) in its own process (``--jobs`` at a time) under a time limit
 (``--timeout``) and a memory limit (``--memory-gb``); on a timeout the queries not yet judged
@@ -28,7 +29,7 @@ from pathlib import Path
 from .pool import Pool, Task
 from .report import table, timing_summary, write_artifacts
 from .schedule import MODES
-from .suite import REPO, corpus_dir, corpus_files
+from .suite import REPO, THRESHOLDS, corpus_dir, corpus_files, write_floors
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -38,6 +39,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"no sqllogictest corpus at {root} (set FELDERA_NB_SLT_DIR)", file=sys.stderr)
         return 2
     files = _select(root, args.files)
+    if args.update_thresholds and not args.suite:
+        raise SystemExit("--update-thresholds needs --suite (floors hold for the suite's samples)")
     modes = list(MODES) if args.mode == "both" else [args.mode]
     tasks = [Task(f, modes) for f in files]
     # Big files first, so the last job to finish is a small one.
@@ -52,6 +55,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_artifacts(results, out)
     print(f"artifacts in {out}/ (slt_failures.txt, slt_unsupported.txt, slt_reasons.txt, "
           "slt_summary.json)")
+    if args.update_thresholds:
+        write_floors(results)
+        print(f"floors written to {THRESHOLDS}")
     bad = sum(r.counts["failed"] + r.counts["error"] for r in results)
     return 1 if bad else 0
 
@@ -64,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", default="both", choices=[*MODES, "both"])
     p.add_argument("--jobs", type=int, default=2, help="files run at once (default 2)")
     p.add_argument("--sample", type=int, default=None, help="queries per file (default all)")
+    p.add_argument("--suite", action="store_true",
+                   help="the pytest suite's selection: select1-5 in full, others sampled")
+    p.add_argument("--update-thresholds", action="store_true",
+                   help="with --suite: set thresholds.json floors to the measured pass rates")
     p.add_argument("--chunk", type=int, default=1000, help="views per pipeline (default 1000)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per file (all its modes)")
     p.add_argument("--memory-gb", type=float, default=6.0, help="address-space limit per job")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .runner import Outcome
-from .suite import FileResult, run_file
+from .suite import FileResult, run_file, suite_sample
 
 _BATCH = 200
 
@@ -103,8 +103,8 @@ class Pool:
 
     def _options(self) -> dict:
         a = self.args
-        return {"engine": a.engine, "sample": a.sample, "chunk": a.chunk, "root": str(self.root),
-                "memory_gb": a.memory_gb}
+        return {"engine": a.engine, "sample": a.sample, "suite": a.suite, "chunk": a.chunk,
+                "root": str(self.root), "memory_gb": a.memory_gb}
 
 
 def _progress(r: FileResult) -> None:
@@ -133,7 +133,8 @@ def _worker(tid: int, file: str, modes: list[str], opts: dict, out: mp.Queue) ->
             last = time.monotonic()
 
     try:
-        results = run_file(file, engine=opts["engine"], modes=modes, sample=opts["sample"],
+        sample = suite_sample(file) if opts["suite"] else opts["sample"]
+        results = run_file(file, engine=opts["engine"], modes=modes, sample=sample,
                            chunk=opts["chunk"], root=Path(opts["root"]), emit=emit,
                            on_plan=lambda n: out.put((tid, "plan", n)))
     except BaseException as exc:  # noqa: BLE001 - report, never hang the parent

@@ -6,6 +6,8 @@ The corpus stays in the shared data folder beside the repository
 
 from __future__ import annotations
 
+import json
+import math
 import os
 import time
 from collections import Counter
@@ -20,6 +22,31 @@ from .runner import STATUSES, Outcome, Runner, Timings
 
 ENV_DIR = "FELDERA_NB_SLT_DIR"
 REPO = Path(__file__).resolve().parents[2]
+THRESHOLDS = Path(__file__).with_name("thresholds.json")
+
+# The pytest suite: these files in full, every other file an evenly spread sample.
+SUITE_FULL = ("select1.test", "select2.test", "select3.test", "select4.test", "select5.test")
+SUITE_SAMPLE = 200
+
+
+def suite_sample(file: str) -> int | None:
+    """How many queries of ``file`` the pytest suite runs (None: all)."""
+    return None if file in SUITE_FULL else SUITE_SAMPLE
+
+
+def read_floors() -> dict[str, dict[str, float]]:
+    """Per file and mode, the lowest pass rate the suite accepts."""
+    return json.loads(THRESHOLDS.read_text(encoding="utf-8"))["files"]
+
+
+def write_floors(results: Sequence[FileResult]) -> None:
+    """Set the floors of the files in ``results`` to their measured pass rates."""
+    data = json.loads(THRESHOLDS.read_text(encoding="utf-8")) if THRESHOLDS.exists() else {}
+    files = data.setdefault("files", {})
+    for r in results:
+        files.setdefault(r.file, {})[r.mode] = math.floor(r.pass_rate * 10000) / 10000
+    data["files"] = dict(sorted(files.items()))
+    THRESHOLDS.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
 
 
 def corpus_dir() -> Path:
