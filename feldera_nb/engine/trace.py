@@ -51,6 +51,7 @@ class Trace:
         self.schema = dict(schema)
         self.key = list(key)
         self.runs: list[pl.DataFrame] = []
+        self.rows_read = 0  # rows gathered by lookups so far (a scan would show here)
 
     # -- size -------------------------------------------------------------------------------
     @property
@@ -123,6 +124,7 @@ class Trace:
             # Expand the [start, start+cnt) ranges into row indices without a Python loop.
             offsets = np.repeat(starts - (np.cumsum(cnt) - cnt), cnt)
             idx = offsets + np.arange(total, dtype=np.int64)
+            self.rows_read += total
             parts.append(run[idx])
         if not parts:
             return empty(self.schema)
