@@ -364,6 +364,10 @@ class Table(_Stateful, Operator):
 
 def _conform(z: pl.DataFrame, schema: Schema) -> pl.DataFrame:
     """Name and cast the data columns of ``z`` (positionally) to ``schema``."""
+    have = z.schema
+    if list(have.keys()) == [*schema, WEIGHT] and have[WEIGHT] == pl.Int64 and \
+            all(have[n] == t for n, t in schema.items()):
+        return z
     cols = [c for c in z.columns if c != WEIGHT]
     exprs = []
     for c, (n, t) in zip(cols, schema.items(), strict=True):

@@ -74,7 +74,9 @@ class Trace:
 
     def _as_run(self, delta: pl.DataFrame) -> pl.DataFrame:
         cols = list(self.schema)
-        delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
+        have = delta.schema
+        if list(have) != [*cols, WEIGHT] or any(have[c] != t for c, t in self.schema.items()):
+            delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
         delta = consolidate(delta)
         return delta.with_columns(key_hash(delta, self.key)).sort(HASH)
 
