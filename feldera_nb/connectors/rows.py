@@ -1,4 +1,5 @@
-"""Turn user input (Polars, pandas, JSON rows) into a table's Z-set, validating it first.
+"""Turn rows (Polars, pandas, JSON) into a table's Z-set, validating them first (used by the
+``input_*`` calls and by input connectors).
 
 Validation happens before anything reaches the circuit, so a bad batch is rejected whole
 and the pipeline keeps running with everything accepted before it.

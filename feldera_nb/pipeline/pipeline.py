@@ -23,15 +23,18 @@ from typing import Any
 import polars as pl
 
 from feldera_nb.config import RuntimeConfig
+from feldera_nb.connectors import build_connectors
+from feldera_nb.connectors.rows import from_json, to_zset
 from feldera_nb.engine.zset import expand
 from feldera_nb.enums import PipelineStatus
 from feldera_nb.errors import (
     FelderaNbError, InputError, PipelineStateError, PipelineTimeoutError, UnknownTableError,
 )
-from feldera_nb.pipeline.inputs import from_json, to_zset
-from feldera_nb.pipeline.outputs import OutputHandler, ViewStore
-from feldera_nb.pipeline.stats import PipelineStats
+from feldera_nb.pipeline.events import Event, EventBus, PipelineSnapshot
+from feldera_nb.pipeline.lifecycle import Lifecycle
 from feldera_nb.pipeline.ordering import sort_like_query
+from feldera_nb.pipeline.outputs import OutputHandler, ViewStore, named
+from feldera_nb.pipeline.stats import PipelineStats
 from feldera_nb.sql.compiler import CompiledProgram, compile_program, compile_query
 
 StepListener = Callable[[int, dict[str, pl.DataFrame]], None]
@@ -42,7 +45,7 @@ class StepError(FelderaNbError, RuntimeError):
     caused it was not applied and the pipeline keeps its state from before the step."""
 
 
-class Pipeline:
+class Pipeline(Lifecycle):
     """A pipeline of SQL tables and views, run in this process.
 
     Parameters
@@ -52,8 +55,11 @@ class Pipeline:
     name
         A name for display and for storage ownership.
     runtime_config
-        Feldera's runtime config (dict or :class:`~feldera_nb.config.RuntimeConfig`).
+        Feldera's runtime config (dict or :class:`~feldera_nb.config.RuntimeConfig`):
+        ``fault_tolerance``, ``storage`` and ``storage_config`` (see ``docs/fault-tolerance.md``).
     """
+
+    StepError = StepError
 
     def __init__(self, sql: str, name: str = "pipeline", runtime_config: Any = None) -> None:
         self.name = name
@@ -69,56 +75,27 @@ class Pipeline:
         self._stores: dict[str, ViewStore] = {}
         self._step_listeners: list[StepListener] = []
         self._stats = PipelineStats()
+        self._events = EventBus()
+        self._ft = None
+        self._driver = None
+        self._recovery = None
+        self._pending = None
+        self._pending_final = PipelineStatus.RUNNING
+        self._start_hooks = []
+        self._checkpoint_hooks = []
         self._reset_state()
 
     # -- lifecycle --------------------------------------------------------------------------
     def _reset_state(self) -> None:
-        self.program = compile_program(self.sql)
+        """A fresh circuit (and connectors) for the program; the old state is dropped."""
+        if self.program.circuit.steps:
+            self.program = compile_program(self.sql)
+        self._inputs, self._outputs = build_connectors(self.program)
         self._stores = {name: ViewStore(v.rel.schema) for name, v in self.program.views.items()
                         if v.materialized}
+        self._view_names = {name: [n for n, _ in v.columns]
+                            for name, v in self.program.views.items()}
         self._stats = PipelineStats()
-
-    def start(self) -> None:
-        """Start processing (from empty state, or where a paused pipeline was)."""
-        with self._lock:
-            if self._status in (PipelineStatus.RUNNING,):
-                return
-            if self._status == PipelineStatus.PAUSED:
-                self._set_status(PipelineStatus.RUNNING)
-                return
-            self._boot()
-            self._set_status(PipelineStatus.RUNNING)
-
-    def start_paused(self) -> None:
-        """Start with input connectors paused (``input_*`` calls are still processed)."""
-        with self._lock:
-            if self._status == PipelineStatus.STOPPED:
-                self._boot()
-            self._set_status(PipelineStatus.PAUSED)
-
-    def _boot(self) -> None:
-        if self._status == PipelineStatus.FAILED or self.program.circuit.steps:
-            self._reset_state()
-        self.error = None
-        self._run_step({})  # the first step: global aggregates and constants appear
-
-    def pause(self) -> None:
-        """Pause input connectors."""
-        with self._lock:
-            self._require(PipelineStatus.RUNNING, PipelineStatus.PAUSED, what="pause")
-            self._set_status(PipelineStatus.PAUSED)
-
-    def resume(self) -> None:
-        """Resume a paused pipeline."""
-        with self._lock:
-            self._require(PipelineStatus.PAUSED, PipelineStatus.RUNNING, what="resume")
-            self._set_status(PipelineStatus.RUNNING)
-
-    def stop(self, force: bool = False) -> None:
-        """Stop the pipeline.  Without fault tolerance its state is discarded."""
-        with self._lock:
-            self._tx = None
-            self._set_status(PipelineStatus.STOPPED)
 
     def status(self) -> PipelineStatus:
         """The pipeline's :class:`~feldera_nb.enums.PipelineStatus`."""
@@ -126,8 +103,10 @@ class Pipeline:
 
     def _set_status(self, status: PipelineStatus) -> None:
         with self._changed:
-            self._status = status
+            previous, self._status = self._status, status
             self._changed.notify_all()
+        if previous is not status:
+            self._events.emit(Event("status", status=status.value, previous=previous.value))
 
     def _require(self, *allowed: PipelineStatus, what: str) -> None:
         if self._status not in allowed:
@@ -137,18 +116,33 @@ class Pipeline:
                                      current=self._status, expected=allowed)
 
     # -- the step loop ----------------------------------------------------------------------
-    def _run_step(self, deltas: dict[str, pl.DataFrame]) -> int:
-        """Run one step over ``deltas`` (table -> Z-set); returns the step number."""
+    def _run_step(self, deltas: dict[str, pl.DataFrame], positions: dict[str, Any] | None = None,
+                  *, journal: bool = True, quiet: set[str] | None = None,
+                  tag: int | None = None) -> int:
+        """Run one step over ``deltas`` (table -> Z-set); returns the step number.
+
+        ``positions`` are the input connectors' positions after this step's input; with
+        exactly_once the input and positions are journaled (and fsynced) first.  ``quiet``
+        views update their materialized contents but tell no listener or output (bootstrap);
+        ``tag`` overrides the step number the outputs carry.
+        """
         circuit = self.program.circuit
         step = circuit.steps
+        if journal and self._ft is not None:
+            self._ft.journal_step(step, deltas, positions)
+        self._crash("before_step", step)
         started = time.perf_counter()
         try:
             outputs = circuit.step(deltas)
         except FelderaNbError as e:
+            self._commit_positions(positions)
             raise StepError(f"step {step} failed: {e}") from e
         except pl.exceptions.PolarsError as e:
+            self._commit_positions(positions)
             raise StepError(f"step {step} failed while computing a view: "
                             f"{str(e).splitlines()[0]}") from e
+        self._commit_positions(positions)
+        tag = step if tag is None else tag
         records_in = sum(d.height for d in deltas.values())
         records_out = 0
         for view, delta in outputs.items():
@@ -158,12 +152,28 @@ class Pipeline:
             store = self._stores.get(view)
             if store is not None:
                 store.apply(delta)
+            if quiet and view in quiet:
+                continue
             for h in self._handlers.get(view, []):
-                h._push(step, delta)
+                h._push(tag, delta)
+            for out in self._outputs:
+                if out.view == view:
+                    out.write(tag, named(delta, self._view_names[view]))
         self._stats.record_step(records_in, records_out, time.perf_counter() - started)
         for listener in self._step_listeners:
-            listener(step, outputs)
+            listener(tag, outputs)
+        self._events.emit(Event("step", step=tag, records=records_in))
+        self._crash("after_step", step)
         return step
+
+    def _commit_positions(self, positions: dict[str, Any] | None) -> None:
+        if positions:
+            for conn in self._inputs:
+                if conn.id in positions:
+                    conn.seek(positions[conn.id])
+
+    def _crash(self, point: str, step: int) -> None:
+        """Test hook: the CLI's crash injection replaces this (see ``pipeline/_crash.py``)."""
 
     def _ingest(self, table: str, delta: pl.DataFrame) -> None:
         with self._lock:
@@ -263,26 +273,62 @@ class Pipeline:
         return self._stores[name].zset()
 
     def wait_for_idle(self, timeout_s: float | None = None, poll_interval_s: float = 0.05) -> None:
-        """Return once all input given so far is processed (``input_*`` calls already are)."""
+        """Return once every input is processed: ``input_*`` calls already are; input
+        connectors must have reached the end of their input (for now, when following a file).
+
+        Raises :class:`~feldera_nb.errors.PipelineTimeoutError` after ``timeout_s`` seconds
+        and :class:`~feldera_nb.errors.PipelineStateError` if the pipeline fails meanwhile.
+        ``poll_interval_s`` bounds each wait (the driver also signals every step).
+        """
         if timeout_s is not None and timeout_s < 0:
             raise ValueError("timeout_s must be >= 0")
+        if poll_interval_s <= 0:
+            raise ValueError("poll_interval_s must be > 0")
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
         with self._changed:
             while self._busy():
+                if self._status is PipelineStatus.FAILED:
+                    raise PipelineStateError(f"pipeline '{self.name}' failed: {self.error}",
+                                             current=self._status)
                 left = None if deadline is None else deadline - time.monotonic()
                 if left is not None and left <= 0:
                     raise PipelineTimeoutError(f"pipeline '{self.name}' not idle after {timeout_s}s")
                 self._changed.wait(poll_interval_s if left is None else min(left, poll_interval_s))
 
     def _busy(self) -> bool:
-        return False
+        if self._status is PipelineStatus.FAILED:
+            return True
+        return self._driver is not None and not self._driver.idle
 
     def stats(self) -> dict[str, Any]:
-        """Steps, records in and out, and rows held by each stateful operator."""
+        """Steps, records in and out, rows held by each stateful operator, connector positions
+        and checkpoint facts."""
         with self._lock:
-            out = self._stats.as_dict()
+            out: dict[str, Any] = self._stats.as_dict()
+            out["step"] = self.program.circuit.steps
             out["state_rows"] = self.program.circuit.state_sizes()
+            out["inputs"] = {c.id: c.position for c in self._inputs}
+            out["outputs"] = {o.id: o.state() for o in self._outputs}
+            out["input_errors"] = self._driver.errors if self._driver is not None else 0
+            ft = self._ft
+            out["last_checkpoint_step"] = ft.last_checkpoint_step if ft else None
+            out["journal_seq"] = ft.jseq if ft else None
             return out
+
+    def snapshot(self) -> PipelineSnapshot:
+        """A consistent picture of the pipeline for reprs and widgets (no I/O)."""
+        with self._lock:
+            ft = self._ft
+            last = ft.checkpointer.last_success if ft else None
+            return PipelineSnapshot(
+                name=self.name, status=self._status.value,
+                model=self.runtime_config.ft_model.value, step=self.program.circuit.steps,
+                records_processed=self._stats.records_in,
+                storage_path=self.runtime_config.storage_path, last_checkpoint_seq=last,
+                checkpoint_in_progress=bool(ft and ft.busy),
+                inputs={c.id: c.position for c in self._inputs},
+                outputs={o.id: o.state() for o in self._outputs}, recovery=self._recovery,
+                error=None if self.error is None else str(self.error))
 
     def __repr__(self) -> str:
         return (f"Pipeline(name={self.name!r}, status={self._status.value}, "
