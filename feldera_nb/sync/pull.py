@@ -1,13 +1,14 @@
 """Download one checkpoint from a bucket and verify every file against its manifest.
 
-Files land in ``<dest_dir>/<uuid>.tmp/<uuid>/``; the manifest is written there last, every
-file is checked for size and SHA-256 (:func:`feldera_nb.storage.checkpoint.verify_checkpoint`)
-and only then is the directory renamed to ``<dest_dir>/<uuid>/``.  A corrupt or cut-off
+Files land in ``<dest_dir>/<uuid>.tmp/<uuid>/``; each is checked for size and SHA-256 as soon
+as it arrives (overlapping the other downloads), the manifest is written last, and only then
+is the directory renamed to ``<dest_dir>/<uuid>/``.  A corrupt or cut-off
 download never appears under the final name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
 import shutil
 from collections.abc import Callable
@@ -15,14 +16,16 @@ from pathlib import Path
 
 from fsspec.callbacks import Callback
 
-from feldera_nb.errors import CheckpointCorruptError, SyncError
-from feldera_nb.storage.checkpoint import verify_checkpoint
+from feldera_nb.errors import SyncError
+from feldera_nb.storage.checkpoint import FileEntry
 
 from .location import Bucket
 from .manifest import MANIFEST_NAME, RawManifest
 from .progress import FileCallback, Meter
 from .remote import find_manifest
 from .transfer import DEFAULT_CONCURRENCY, Job, run_jobs
+
+_HASH_CHUNK = 1 << 20
 
 
 def pull_checkpoint(
@@ -53,11 +56,6 @@ def pull_checkpoint(
     try:
         _download(source, manifest, tree, callback, max_concurrency, should_stop)
         _write_synced(tree / MANIFEST_NAME, manifest.raw)
-        try:
-            verify_checkpoint(tree)
-        except CheckpointCorruptError as exc:
-            raise SyncError(f"checkpoint {manifest.uuid} from {source.url} is corrupt: "
-                            f"{_relative(str(exc), tree)}") from None
         _replace_dir(tree, final)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
@@ -72,12 +70,22 @@ def _download(source: Bucket, manifest: RawManifest, tree: Path, callback: Callb
         Path(job.dst).parent.mkdir(parents=True, exist_ok=True)
     fs = source.fs
 
+    entries = {str(tree / rel): (rel, entry) for rel, entry in manifest.files()}
+
     def get(src: str, dst: str, cb: FileCallback) -> None:
         fs.get_file(src, dst, callback=cb)
+        # Verify at once, while other files are still downloading (and this one is cached).
+        rel, entry = entries[dst]
+        problem = _check_file(Path(dst), entry)
+        if problem:
+            raise _Corrupt(f"checkpoint {manifest.uuid} from {source.url} is corrupt: "
+                           f"file {rel} {problem}")
 
     meter = Meter(callback, total_bytes=manifest.size_bytes, total_files=len(jobs))
     try:
         run_jobs(jobs, get, meter, max_concurrency=max_concurrency, should_stop=should_stop)
+    except _Corrupt as exc:
+        raise SyncError(str(exc)) from None
     except FileNotFoundError as exc:
         raise SyncError(f"checkpoint {manifest.uuid} in {source.url} is incomplete: "
                         f"{source.scrub(str(exc))}") from None
@@ -86,9 +94,28 @@ def _download(source: Bucket, manifest: RawManifest, tree: Path, callback: Callb
                                  exc) from None
 
 
-def _relative(message: str, tree: Path) -> str:
-    """Name files relative to the checkpoint, not by their staging path."""
-    return message.replace(f"{tree}{os.sep}", "")
+class _Corrupt(Exception):
+    """A downloaded file does not match its manifest entry."""
+
+
+def _check_file(path: Path, entry: FileEntry) -> str | None:
+    """What is wrong with a downloaded file (size, then SHA-256), or None."""
+    size = path.stat().st_size
+    if size != entry.size:
+        return f"has {size} bytes, the manifest says {entry.size}"
+    digest = sha256_file(path)
+    if digest != entry.sha256:
+        return f"fails its checksum (sha256 {digest}, the manifest says {entry.sha256})"
+    return None
+
+
+def sha256_file(path: Path) -> str:
+    """Hex SHA-256 of a file; hashlib releases the GIL, so workers hash in parallel."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(_HASH_CHUNK):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def _same_manifest(final: Path, manifest: RawManifest) -> bool:

@@ -174,6 +174,9 @@ class Syncer:
         """Stop the worker; a push still running is cut off (it never becomes visible)."""
         with self._cond:
             self._closing.set()
+            while self._queue:
+                uuid, _ = self._queue.popleft()
+                self._status[uuid] = (CheckpointStatus.Failure, "the syncer was closed first")
             self._cond.notify_all()
         self._thread.join(timeout_s)
 

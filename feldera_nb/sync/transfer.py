@@ -15,7 +15,7 @@ from typing import Final
 
 from .progress import FileCallback, Meter
 
-DEFAULT_CONCURRENCY: Final = 16
+DEFAULT_CONCURRENCY: Final = 64  # one request per file for most checkpoints
 
 
 class Cancelled(Exception):

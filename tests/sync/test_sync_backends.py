@@ -224,7 +224,7 @@ def test_corrupt_download_names_the_file(backend: Backend, prefix: str,
     data = bytearray(fs.cat_file(path))
     data[7] ^= 0xFF
     fs.pipe_file(path, bytes(data))
-    with pytest.raises(SyncError, match=f"corrupt: checkpoint state file {rel} fails its checksum"):
+    with pytest.raises(SyncError, match=f"corrupt: file {rel} fails its checksum"):
         pull_checkpoint(bucket, local.name, tmp_path / "dest")
     assert list((tmp_path / "dest").iterdir()) == []
 
