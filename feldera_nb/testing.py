@@ -193,7 +193,9 @@ def _sql_type(dtype: Any, nullable: bool) -> SqlType:
 # Value domains
 
 
-_STRINGS = ("", "a", "ab", "abc", "B", "Abc", "x_y", "a%b", "hello", "HeLLo wOrld", "é", "zz")
+_STRINGS = (
+    "", "a", "ab", "abc", "B", "Abc", "x_y", "a%b", "hello", "HeLLo wOrld", " pad ", "é", "zz"
+)
 _FLOATS = (-2.5, -1.0, 0.0, 0.1, 0.25, 1.0 / 3.0, 1.5, 2.0, 3.0, 7.75, 100.125)
 _DECIMALS = ("-12.50", "-1.05", "0.00", "0.01", "1.10", "1.50", "2.50", "3.33", "10.00", "99.99")
 _DATES = tuple(dt.date(2024, 1, 1) + dt.timedelta(days=d) for d in (0, 1, 2, 5, 9, 31, 59)) + (
@@ -247,8 +249,8 @@ def _json_value(v: Any) -> Any:
 
 @dataclasses.dataclass(frozen=True)
 class Step:
-    """The changes of one step: per table, an ordered list of ``(row, weight)`` with weight
-    +1 (insert) or -1 (delete).  ``index`` counts from 1; ``fmt`` is the input path
+    """The changes of one step: per table, an ordered list of ``(row, weight)``; weight n > 0
+    inserts n copies, -n deletes n copies (a primary-key table only sees +1 and -1).  ``index`` counts from 1; ``fmt`` is the input path
     :meth:`feed` uses; with ``key_only_deletes`` a JSON delete on a primary-key table carries
     only the key columns."""
 
@@ -279,7 +281,7 @@ class Step:
             record = dict(zip(names, map(_json_value, row)))
             if w < 0 and key_only:
                 record = {k: record[k] for k in schema.primary_key}
-            out.append({"insert" if w > 0 else "delete": record})
+            out += [{"insert" if w > 0 else "delete": record}] * abs(w)  # JSON has no weights
         return out
 
     def feed(self, pipeline: Any, *, fmt: FeedFormat | None = None) -> None:
@@ -306,12 +308,12 @@ class ChangeStream:
     """A seeded, reproducible stream of changes to a set of tables.
 
     Each step touches a random non-empty subset of the tables with a few changes each: fresh
-    inserts, copies of existing rows (duplicates), deletes of existing rows, updates (delete
-    the old row, insert a changed copy), and now and then a step that empties a table.  For a
-    primary-key table it also emits upserts (an insert of an existing key) and deletes of
-    missing keys (which the pipeline ignores); a step touches each key at most once, except an
-    update sent as delete + insert of the same key.  Nullable columns are NULL with
-    probability ``null_fraction``.
+    inserts, copies of existing rows (duplicates, as one change of weight n), deletes of
+    existing rows (sometimes of all copies at once), updates (delete the old row, insert a
+    changed copy), and now and then a step that empties a table.  For a primary-key table it
+    also emits upserts (an insert of an existing key) and deletes of missing keys (which the
+    pipeline ignores); a step touches each key at most once, except an update sent as delete +
+    insert of the same key.  Nullable columns are NULL with probability ``null_fraction``.
 
     The stream keeps the contents its changes produce, so an oracle can recompute views.
 
@@ -488,7 +490,11 @@ class ChangeStream:
             r = rng.random()
             if bag and r < self.delete_fraction:
                 row = bag.pop(rng.randrange(len(bag)))
-                out.append((row, -1))
+                # Now and then delete every copy of a duplicated row in one weighted change.
+                extra = bag.count(row) if rng.random() < 0.3 else 0
+                for _ in range(extra):
+                    bag.remove(row)
+                out.append((row, -1 - extra))
             elif bag and r < self.delete_fraction + self.update_fraction:
                 old = bag.pop(rng.randrange(len(bag)))
                 new = self._changed(table, old)
@@ -496,9 +502,9 @@ class ChangeStream:
                 out += [(old, -1), (new, +1)]
             elif bag and r < self.delete_fraction + self.update_fraction + self.duplicate_fraction:
                 row = rng.choice(bag)
-                copies = rng.randint(1, 2)
+                copies = rng.randint(1, 3)
                 bag.extend([row] * copies)
-                out += [(row, +1)] * copies
+                out.append((row, copies))  # one change with weight n: n more copies
             else:
                 row = self._fresh_row(table)
                 bag.append(row)

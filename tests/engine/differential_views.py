@@ -142,6 +142,25 @@ VIEWS: tuple[View, ...] = (
         " note LIKE 'a%' AS l1, note LIKE '%l_o%' AS l2, note NOT LIKE '%b%' AS l3 FROM orders",
     ),
     View(
+        "numeric_funcs",
+        "SELECT id, ABS(qty) AS aq, ABS(amount) AS aa, ABS(price) AS ap, FLOOR(price) AS fp,"
+        " CEIL(price) AS cp, FLOOR(amount) AS fa, CEIL(amount) AS ca FROM orders",
+    ),
+    View(
+        "string_funcs",
+        "SELECT id, TRIM(note) AS t, POSITION('l' IN note) AS pos, REPLACE(note, 'a', 'A') AS r,"
+        " note = UPPER(note) AS is_upper, note < 'b' AS lt FROM orders",
+    ),
+    View(
+        "mixed_type_compare",
+        "SELECT id, qty < amount AS qa, qty = price AS qp, amount = price AS ap,"
+        " amount + price AS sum_ap, qty * price AS qp2 FROM orders",
+    ),
+    View(
+        "in_list_null",
+        "SELECT id, cust IN (1, NULL) AS i1, cust NOT IN (1, NULL) AS i2 FROM orders",
+    ),
+    View(
         "dates",
         "SELECT id, odate, odate > DATE '2024-01-05' AS late, ots < TIMESTAMP '2024-01-01 12:00:00'"
         " AS morning, EXTRACT(YEAR FROM odate) AS y, EXTRACT(DAY FROM odate) AS d,"
@@ -198,6 +217,20 @@ VIEWS: tuple[View, ...] = (
         "join_self",
         "SELECT a.id AS a_id, b.id AS b_id, a.cust FROM orders AS a"
         " JOIN orders AS b ON a.cust = b.cust AND a.id < b.id",
+    ),
+    View(
+        "join_expr_key",
+        "SELECT o.id, c.cid, c.name FROM orders AS o JOIN customers AS c"
+        " ON o.cust + 1 = c.cid AND o.paid",
+    ),
+    View(
+        "anti_join_left_null",
+        "SELECT o.id, o.cust FROM orders AS o LEFT JOIN customers AS c ON o.cust = c.cid"
+        " WHERE c.cid IS NULL",
+    ),
+    View(
+        "join_distinct",
+        "SELECT DISTINCT c.region, e.kind FROM customers AS c JOIN events AS e ON e.cust = c.cid",
     ),
     View(
         "join_two_keys",
@@ -258,6 +291,31 @@ VIEWS: tuple[View, ...] = (
         " FROM orders WHERE qty > 6",
     ),
     View(
+        "agg_sum_distinct",
+        "SELECT cust, SUM(DISTINCT qty) AS sdq, COUNT(DISTINCT odate) AS dd,"
+        " SUM(DISTINCT amount) AS sda FROM orders GROUP BY cust",
+    ),
+    View(
+        "agg_filter",
+        "SELECT cust, COUNT(*) FILTER (WHERE paid) AS np,"
+        " MAX(price) FILTER (WHERE qty > 2) AS mp FROM orders GROUP BY cust",
+    ),
+    View(
+        "agg_bool",
+        "SELECT cust, BOOL_AND(paid) AS ba, BOOL_OR(paid) AS bo, BOOL_AND(qty > 0) AS pos"
+        " FROM orders GROUP BY cust",
+    ),
+    View(
+        "agg_left_join",
+        "SELECT c.cid, COUNT(o.id) AS n, COUNT(*) AS rows_, SUM(o.qty) AS s FROM customers AS c"
+        " LEFT JOIN orders AS o ON o.cust = c.cid GROUP BY c.cid",
+    ),
+    View(
+        "agg_global_join",
+        "SELECT COUNT(*) AS n, SUM(o.qty * c.cid) AS s, MIN(c.name) AS mn FROM orders AS o"
+        " JOIN customers AS c ON o.cust = c.cid AND c.vip",
+    ),
+    View(
         "agg_of_join",
         "SELECT c.region, COUNT(*) AS n, SUM(o.amount) AS s, COUNT(DISTINCT o.cust) AS dc"
         " FROM orders AS o JOIN customers AS c ON o.cust = c.cid GROUP BY c.region",
@@ -271,6 +329,10 @@ VIEWS: tuple[View, ...] = (
     View(
         "union_all",
         "SELECT cust, qty AS v FROM orders UNION ALL SELECT cust, n FROM events",
+    ),
+    View(
+        "union_three",
+        "SELECT cust FROM orders UNION ALL SELECT cust FROM events UNION SELECT cust FROM tags",
     ),
     View("except_set", "SELECT cust, qty FROM orders EXCEPT SELECT cust, n FROM events"),
     View("intersect_set", "SELECT cust FROM orders INTERSECT SELECT cid FROM customers"),
@@ -308,6 +370,11 @@ VIEWS: tuple[View, ...] = (
         "scalar_subquery",
         "SELECT id, qty FROM orders WHERE qty > (SELECT MIN(n) FROM events)",
     ),
+    View(
+        "scalar_subquery_correlated",
+        "SELECT c.cid, (SELECT COUNT(*) FROM orders AS o WHERE o.cust = c.cid) AS n,"
+        " (SELECT SUM(o.qty) FROM orders AS o WHERE o.cust = c.cid) AS s FROM customers AS c",
+    ),
     # ---- top-k and windows (orderings total over the output columns) -------------------------
     View(
         "topk_global",
@@ -339,6 +406,26 @@ VIEWS: tuple[View, ...] = (
         "SELECT id, cust, qty, SUM(qty) OVER (PARTITION BY cust) AS s,"
         " COUNT(*) OVER (PARTITION BY cust) AS c, MIN(price) OVER (PARTITION BY cust) AS mn,"
         " MAX(note) OVER (PARTITION BY cust) AS mx FROM orders",
+    ),
+    View(
+        "window_running_sum",
+        "SELECT id, cust, qty, SUM(qty) OVER (PARTITION BY cust ORDER BY id) AS rs FROM orders",
+    ),
+    View(
+        "window_lag_lead",
+        "SELECT id, cust, qty, LAG(qty) OVER (PARTITION BY cust ORDER BY id, qty) AS prev,"
+        " LEAD(qty, 1, -99) OVER (PARTITION BY cust ORDER BY id, qty) AS nxt FROM orders",
+    ),
+    View(
+        "dedup_first_per_group",
+        "SELECT region, cid, name FROM (SELECT region, cid, name,"
+        " ROW_NUMBER() OVER (PARTITION BY region ORDER BY cid) AS rn FROM customers) AS r"
+        " WHERE rn = 1",
+    ),
+    View(
+        "topk_join",
+        "SELECT o.id, c.name FROM orders AS o JOIN customers AS c ON o.cust = c.cid"
+        " ORDER BY o.id DESC, c.name LIMIT 3",
     ),
     # ---- views over views and duplicate rows --------------------------------------------------
     View("vv_base", "SELECT cust, qty, price FROM orders WHERE paid IS NOT NULL"),
