@@ -112,7 +112,9 @@ def run(p: Pipeline, ft: FaultTolerance, rp: RecoveryPlan) -> RecoveryReport:
     records = []
     if ft.journal is not None:
         records = list(ft.journal.records(after_step=journal_seq))
-        ft.jseq = max(ft.jseq, journal_seq if journal_seq is not None else -1)
+        last_on_disk = ft.jseq
+        # A checkpoint taken during replay must name the last entry its state includes.
+        ft.jseq = journal_seq if journal_seq is not None else -1
     if rp.manifest is None:
         fresh = not records
         for out in p._outputs:
@@ -121,6 +123,8 @@ def run(p: Pipeline, ft: FaultTolerance, rp: RecoveryPlan) -> RecoveryReport:
             return RecoveryReport(**report)
     if records:
         _replay(p, ft, records, journal_seq)
+    if ft.journal is not None:
+        ft.jseq = max(ft.jseq, last_on_disk)
     report["replayed_steps"] = len(records)
     return RecoveryReport(**report)
 
@@ -150,7 +154,7 @@ def _replay(p: Pipeline, ft: FaultTolerance, records: list[Any], journal_seq: in
             p._run_step(dict(rec.deltas), rec.meta.get("positions"), journal=False)
         except p.StepError:
             pass  # the step failed the first time too; its input was never applied
-    ft.jseq = max(ft.jseq, records[-1].step)
+        ft.jseq = rec.step
     p._events.emit(Event("recovery", phase="replay", done=total, total=total,
                          step=circuit.steps))
 
