@@ -22,3 +22,10 @@ __all__ = [
     "UnsupportedSqlError",
 ]
 __version__ = "0.1.0"
+
+
+def load_ipython_extension(ip):  # noqa: ANN001, ANN201 - IPython's hook
+    """``%load_ext feldera_nb``: register the ``%sql`` / ``%%sql`` magics."""
+    from feldera_nb.magics import load_ipython_extension as load
+
+    load(ip)
