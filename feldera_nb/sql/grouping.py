@@ -57,7 +57,17 @@ def agg_result_type(func: str, arg: SqlType | None, node: exp.Expression, sql: s
 
 
 def agg_call(node: exp.Expression) -> tuple[str, exp.Expression | None, bool]:
-    """(function, argument, DISTINCT) of an aggregate call node."""
+    """(function, argument, DISTINCT) of an aggregate call node.
+
+    ``agg(x) FILTER (WHERE c)`` becomes ``agg(CASE WHEN c THEN x END)`` (and COUNT(*) counts
+    ``CASE WHEN c THEN 1 END``), which is what the filter means.
+    """
+    if isinstance(node, exp.Filter):
+        func, arg, distinct = agg_call(node.this)
+        cond = node.expression.this if isinstance(node.expression, exp.Where) else node.expression
+        value = arg if arg is not None else exp.Literal.number(1)
+        case = exp.Case(ifs=[exp.If(this=cond.copy(), true=value.copy())])
+        return ("count" if func == "count_star" else func), case, distinct
     func = AGGREGATES[type(node)]
     arg = node.this
     distinct = False

@@ -310,7 +310,30 @@ class Planner(FromPlanner, GroupingPlanner, SubqueryPlanner):
             it.on = j.args.get("on")
             it.using = [u.name.lower() for u in j.args.get("using") or []]
             items.append(it)
-        return items
+        return self._prune(q, items)
+
+    def _prune(self, q: exp.Select, items: list[Item]) -> list[Item]:
+        """Keep only the columns of each FROM item that the query can reference, so joins
+        and aggregates store narrow rows.  Conservative: any reference by name anywhere in
+        the query (subqueries included) keeps the column."""
+        stars = [e for e in q.expressions if isinstance(e, exp.Star) or
+                 (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))]
+        if any(isinstance(e, exp.Star) or not e.table for e in stars):
+            return items
+        keep_all = {e.table.lower() for e in stars}
+        names = {c.name.lower() for c in q.find_all(exp.Column) if not isinstance(c.this, exp.Star)}
+        names |= {u for it in items for u in it.using}
+        out = []
+        for it in items:
+            cols = [c for c in it.rel.cols if c.name in names]
+            if it.alias in keep_all or len(cols) == len(it.rel.cols) or not cols:
+                out.append(it)
+                continue
+            rel = self.b.project(it.rel, cols)
+            out.append(Item(it.alias, Rel(rel.op, [Col(c.name, c.type, it.alias, n.internal)
+                                                   for c, n in zip(cols, rel.cols, strict=True)]),
+                            it.kind, it.on, it.using, it.node))
+        return out
 
     def from_item(self, node: exp.Expression, kind: str) -> Item:
         alias = node.alias.lower() if node.alias else None

@@ -78,7 +78,7 @@ def aggregates_of(node: exp.Expression) -> list[exp.Expression]:
         n = stack.pop()
         if isinstance(n, exp.Window):
             continue
-        if type(n) in AGGREGATES:
+        if type(n) in AGGREGATES or (isinstance(n, exp.Filter) and type(n.this) in AGGREGATES):
             out.append(n)
             continue
         if n is not node and isinstance(n, (exp.Subquery, *QUERY_NODES)):
