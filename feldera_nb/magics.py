@@ -397,6 +397,8 @@ def _define_cell(inv: Invocation, ns: dict[str, Any]) -> None:
         raise SqlMagicError(f"{type(e).__name__}: {e}") from None
     register(new)
     if previous is not None and new is not previous:
+        from feldera_nb.widgets.cards import retarget
+        retarget(previous, new)
         for key, value in list(ns.items()):
             if value is previous:
                 ns[key] = new

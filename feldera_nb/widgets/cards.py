@@ -76,6 +76,15 @@ def dashboard(pipeline: Any) -> Any:
     return board
 
 
+def retarget(old: Any, new: Any) -> None:
+    """Move ``old``'s live dashboard (if any) to ``new``: every view of it on the page now
+    follows ``new``.  The SQL magics call this when they replace a pipeline."""
+    board = _DASHBOARDS.pop(old, None)
+    if board is not None and not board._closed and new not in _DASHBOARDS:
+        board.retarget(new)
+        _DASHBOARDS[new] = board
+
+
 def _log_of(pipeline: Any) -> EventLog | None:
     board = _DASHBOARDS.get(pipeline)
     return None if board is None else board._events

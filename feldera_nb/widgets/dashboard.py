@@ -97,6 +97,19 @@ class Dashboard(w.VBox):
             self._unsubscribe = subscribe(self._on_event)
         self.refresh()
 
+    def retarget(self, pipeline: Any) -> None:
+        """Show ``pipeline`` from now on (``%%sql`` replaced the one shown by a new one)."""
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+            self._unsubscribe = None
+        self._pipeline = weakref.ref(pipeline)
+        self._events = EventLog()
+        self._snapshot = None
+        subscribe = getattr(pipeline, "subscribe", None)
+        if callable(subscribe):
+            self._unsubscribe = subscribe(self._on_event)
+        self.refresh()
+
     # -- events -----------------------------------------------------------------------------
     def _on_event(self, event: Any) -> None:
         """Called on the pipeline's threads: record, then schedule a redraw (never block)."""
@@ -277,7 +290,7 @@ class Dashboard(w.VBox):
         bundle = super()._repr_mimebundle_(**kwargs)
         if bundle is None:
             return None
-        s = self._snapshot or self.refresh()
+        s = self.refresh()  # what the stored output shows: the state at display time
         if s is not None:
             bundle["text/plain"] = _text.render_pipeline(s)
             bundle["text/html"] = _html.render_pipeline(s)
