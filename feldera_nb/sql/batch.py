@@ -220,12 +220,15 @@ def topk_fn(order: Sequence[SortKey], offset: int, limit: int | None) -> BatchFn
 
 @dataclass(frozen=True)
 class WindowSpec:
-    """One window call over the partition: a ranking function or an aggregate."""
+    """One window call over the partition: a ranking function, LAG/LEAD, or an aggregate
+    (over the whole partition, or running up to the current row's peers with ORDER BY)."""
 
-    func: str  # row_number | rank | dense_rank | count_star | count | sum | avg | min | max
+    func: str  # row_number | rank | dense_rank | lag | lead | count_star | count | sum | avg | min | max
     arg: str | None
     order: tuple[SortKey, ...]
     integer_avg: bool = False
+    offset: int = 1  # LAG / LEAD
+    default: str | None = None  # LAG / LEAD: column holding the default value
 
 
 def window_fn(partition: Sequence[str], specs: Sequence[WindowSpec], out_names: Sequence[str]
@@ -251,32 +254,61 @@ def window_fn(partition: Sequence[str], specs: Sequence[WindowSpec], out_names: 
 def _window_expr(rows: pl.DataFrame, spec: WindowSpec, partition: list[str],
                  cols: list[str]) -> pl.Series:
     over = partition or None
-    if spec.func in ("row_number", "rank", "dense_rank"):
-        idx = rows.with_row_index("__pos")
-        srt = _sorted(idx, [*spec.order], [*partition, *cols])
-        if over:
-            srt = srt.sort(partition, maintain_order=True, nulls_last=True)
-        peers = [*partition, *[k.col for k in spec.order]]
-        rn = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
-        rn = rn.over(partition) if over else rn
-        srt = srt.with_columns(rn.alias("__rn"))
-        if spec.func == "rank":
-            val = pl.col("__rn").first().over(peers) if peers else pl.lit(1, pl.Int64)
-        elif spec.func == "dense_rank":
-            first = pl.struct(peers).is_first_distinct() if peers else pl.lit(False)
-            val = first.cast(pl.Int64).cum_sum()
-            val = val.over(partition) if over else val
+
+    def per_partition(e: pl.Expr) -> pl.Expr:
+        return e.over(partition) if over else e
+
+    if not spec.order and spec.func not in ("row_number", "lag", "lead"):
+        agg = AggSpec(spec.func, spec.arg, False, spec.integer_avg)
+        weighted = rows.with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
+        return weighted.select(per_partition(_agg_expr(agg)).alias("__val"))["__val"]
+    # Order the rows: by partition, then the window's ORDER BY, ties broken by all columns.
+    srt = _sorted(rows.with_row_index("__pos"), [*spec.order], [*partition, *cols])
+    if over:
+        srt = srt.sort(partition, maintain_order=True, nulls_last=True)
+    peers = [*partition, *[k.col for k in spec.order]]
+    srt = srt.with_columns(per_partition(pl.int_range(1, pl.len() + 1, dtype=pl.Int64)).alias("__rn"))
+    rn = pl.col("__rn")
+    if spec.func == "row_number":
+        val = rn
+    elif spec.func == "rank":
+        val = rn.first().over(peers) if peers else pl.lit(1, pl.Int64)
+    elif spec.func == "dense_rank":
+        first = pl.struct(peers).is_first_distinct() if peers else pl.lit(False)
+        val = per_partition(first.cast(pl.Int64).cum_sum())
+    elif spec.func in ("lag", "lead"):
+        k = spec.offset if spec.func == "lag" else -spec.offset
+        shifted = per_partition(pl.col(spec.arg).shift(k))  # type: ignore[arg-type]
+        size = per_partition(pl.len())
+        outside = (rn <= spec.offset) if spec.func == "lag" else (rn + spec.offset > size)
+        default = pl.col(spec.default) if spec.default else pl.lit(None)
+        val = pl.when(outside).then(default).otherwise(shifted)
+    else:
+        srt = srt.with_columns(_running(spec, per_partition).alias("__run"))
+        # Peers (equal ORDER BY values) share the value at the last of them.
+        val = pl.col("__run").last().over(peers) if peers else pl.col("__run").last()
+    srt = srt.with_columns(val.alias("__val"))
+    return srt.sort("__pos")["__val"]
+
+
+def _running(spec: WindowSpec, per_partition: Callable[[pl.Expr], pl.Expr]) -> pl.Expr:
+    """An aggregate from the partition's first row up to the current row and its peers
+    (SQL's default frame with ORDER BY: RANGE UNBOUNDED PRECEDING)."""
+    if spec.func == "count_star":
+        val = per_partition(pl.int_range(1, pl.len() + 1, dtype=pl.Int64))
+    else:
+        x = pl.col(spec.arg)  # type: ignore[arg-type]
+        n = per_partition(x.is_not_null().cast(pl.Int64).cum_sum())
+        if spec.func == "count":
+            val = n
+        elif spec.func in ("min", "max"):
+            cum = x.cum_min() if spec.func == "min" else x.cum_max()
+            val = per_partition(cum.forward_fill())
         else:
-            val = pl.col("__rn")
-        srt = srt.with_columns(val.alias("__val"))
-        return srt.sort("__pos")["__val"]
-    agg = AggSpec(spec.func, spec.arg, False, spec.integer_avg)
-    if spec.order:
-        raise ValueError("windowed aggregates with ORDER BY are compiled elsewhere")
-    weighted = rows.with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
-    e = _agg_expr(agg)
-    e = e.over(partition) if over else e
-    return weighted.select(e.alias("__val"))["__val"]
+            total = per_partition(x.fill_null(0).cum_sum())
+            val = pl.when(n > 0).then(total) if spec.func == "sum" else \
+                _avg(total, n, AggSpec("avg", spec.arg, False, spec.integer_avg))
+    return val
 
 
 # -- subquery application -------------------------------------------------------------------

@@ -15,7 +15,7 @@ from feldera_nb.errors import SqlError, SqlTypeError, UnsupportedSqlError
 from feldera_nb.sql.batch import (
     AggSpec, SortKey, WindowSpec, aggregate_fn, is_linear, linear_parts, window_fn,
 )
-from feldera_nb.sql.expressions import TypedExpr, compile_expr
+from feldera_nb.sql.expressions import TypedExpr, cast_to, common_type, compile_expr
 from feldera_nb.sql.positions import position_of
 from feldera_nb.sql.scope import Col, Rel, Scope, column_name, internal_name
 from feldera_nb.sql.types import SqlType
@@ -229,6 +229,32 @@ class GroupingPlanner:
         return g
 
     # -- windows ----------------------------------------------------------------------------
+    def _lag_lead(self: Planner, w: exp.Window, f: exp.Expression, scope: Scope,
+                  extra: list[tuple[str, TypedExpr]], okeys: list) -> tuple:
+        """LAG/LEAD(x [, offset [, default]]): the value ``offset`` rows before/after."""
+        if not okeys:
+            raise SqlError(f"{type(f).__name__.upper()} needs ORDER BY", sql=self.sql,
+                           **position_of(w, self.sql))
+        arg = compile_expr(f.this, scope, sql=self.sql)
+        offset = 1
+        if f.args.get("offset") is not None:
+            off = compile_expr(f.args["offset"], scope, sql=self.sql).literal
+            if not isinstance(off, int) or isinstance(off, bool) or off < 0:
+                raise SqlError("LAG/LEAD offset must be a non-negative integer constant",
+                               sql=self.sql, **position_of(f.args["offset"], self.sql))
+            offset = off
+        rtype = arg.type.with_nullable(True)
+        dflt_pos = None
+        if f.args.get("default") is not None:
+            d = compile_expr(f.args["default"], scope, sql=self.sql)
+            rtype = common_type([arg.type, d.type], node=f, sql=self.sql).with_nullable(True)
+            dflt_pos = len(extra)
+            extra.append((f"__d{len(extra)}", cast_to(d, rtype)))
+        arg_pos = len(extra)
+        extra.append((f"__x{len(extra)}", cast_to(arg, rtype)))
+        func = "lag" if isinstance(f, exp.Lag) else "lead"
+        return (w, func, arg_pos, okeys, rtype, False, offset, dflt_pos)
+
     def plan_windows(self: Planner, rel: Rel, scope: Scope, windows: list[exp.Window]
                      ) -> tuple[Rel, Scope]:
         groups: dict[str, list[exp.Window]] = {}
@@ -261,10 +287,10 @@ class GroupingPlanner:
             elif isinstance(f, (exp.Rank, exp.DenseRank)) or type(f).__name__ in ("Rank", "DenseRank"):
                 func = "rank" if type(f).__name__ == "Rank" else "dense_rank"
                 arg_pos, rtype = None, BIGINT
+            elif isinstance(f, (exp.Lag, exp.Lead)):
+                calls.append(self._lag_lead(w, f, scope, extra, okeys))
+                continue
             elif type(f) in AGGREGATES:
-                if order is not None:
-                    raise UnsupportedSqlError("aggregate window with ORDER BY (running "
-                                              "aggregates)", sql=self.sql, **position_of(w, self.sql))
                 func, arg, distinct = agg_call(f)
                 if distinct:
                     raise UnsupportedSqlError("DISTINCT in a window aggregate", sql=self.sql,
@@ -279,7 +305,8 @@ class GroupingPlanner:
                         te = TypedExpr(arg_te.expr.cast(pl.Int64), arg_te.type)
                     extra.append((f"__x{len(extra)}", te))
                 calls.append((w, func, arg_pos, okeys, rtype,
-                              func == "avg" and arg_te is not None and arg_te.type.is_integer))
+                              func == "avg" and arg_te is not None and arg_te.type.is_integer,
+                              1, None))
                 continue
             else:
                 raise UnsupportedSqlError(f"window function {type(f).__name__.upper()}",
@@ -287,15 +314,16 @@ class GroupingPlanner:
             if func in ("rank", "dense_rank", "row_number") and order is None and func != "row_number":
                 raise SqlError(f"{func.upper()} needs ORDER BY", sql=self.sql,
                                **position_of(w, self.sql))
-            calls.append((w, func, arg_pos, okeys, rtype, False))
+            calls.append((w, func, arg_pos, okeys, rtype, False, 1, None))
         pre, new = self.b.extend(rel, extra)
         n = len(pre.cols)
         specs = []
         out_cols = list(pre.cols)
-        for j, (w, func, arg_pos, okeys, rtype, int_avg) in enumerate(calls):
+        for j, (w, func, arg_pos, okeys, rtype, int_avg, offset, dflt) in enumerate(calls):
             order = tuple(SortKey(new[p].internal, d, nl) for p, d, nl in okeys)
             specs.append(WindowSpec(func, new[arg_pos].internal if arg_pos is not None else None,
-                                    order, int_avg))
+                                    order, int_avg, offset,
+                                    new[dflt].internal if dflt is not None else None))
             out_cols.append(Col(f"__w{j}", rtype, None, internal_name(n + j)))
         part = [c.internal for c in new[:len(part_nodes)]]
         fn = window_fn(part, specs, [c.internal for c in out_cols[n:]])

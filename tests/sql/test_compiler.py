@@ -59,8 +59,8 @@ def test_type_error_on_unary_minus_of_text() -> None:
 @pytest.mark.parametrize(
     ("body", "construct"),
     [
-        ("CREATE VIEW v AS SELECT SUM(a) OVER (PARTITION BY b ORDER BY c) FROM t;",
-         "aggregate window with ORDER BY"),
+        ("CREATE VIEW v AS SELECT SUM(a) OVER (ORDER BY c ROWS BETWEEN 1 PRECEDING AND "
+         "CURRENT ROW) FROM t;", "window frame clause"),
         ("CREATE VIEW v AS SELECT a FROM t WHERE a > ALL (SELECT a FROM u);", "ALL"),
         ("CREATE VIEW v AS SELECT CURRENT_DATE FROM t;", "not supported"),
         ("CREATE INDEX i ON t (a);", "CREATE INDEX"),
