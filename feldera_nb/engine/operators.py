@@ -341,10 +341,10 @@ class Table(_Stateful, Operator):
         return out
 
     def _multiset(self, d: pl.DataFrame) -> pl.DataFrame:
+        if (d[WEIGHT] > 0).all():
+            return d  # inserts only: nothing to check, and no need to consolidate here
         d = consolidate(d)
         if d.height == 0:
-            return d
-        if (d[WEIGHT] > 0).all():
             return d
         old = self.trace.lookup(d.select(self.trace.key))
         cols = list(self.schema)
