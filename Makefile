@@ -13,7 +13,8 @@ $(BIN)/python:
 venv: $(BIN)/python
 	$(BIN)/pip install -q -e ".[$(EXTRAS)]"
 
-demo: venv
+demo: $(BIN)/python
+	$(BIN)/pip install -q -e .
 	$(BIN)/python -m feldera_nb.demo
 
 test: venv test-servers
