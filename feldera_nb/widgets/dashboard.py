@@ -130,6 +130,7 @@ class Dashboard(w.VBox):
     def _timer_fired(self) -> None:
         with self._timer_lock:
             self._timer = None
+            self._last_render = time.monotonic()  # events from now on wait a full interval
         try:
             self.refresh()
         except Exception:  # noqa: BLE001 - a drawing bug must not reach the pipeline
@@ -145,7 +146,6 @@ class Dashboard(w.VBox):
         with self._render_lock:
             snap = collect(p, self._events, previous=self._snapshot)
             self._snapshot = snap
-            self._last_render = time.monotonic()
             with contextlib.ExitStack() as stack:
                 for widget in (self, *self._widgets):
                     stack.enter_context(widget.hold_sync())
