@@ -252,32 +252,36 @@ class Step:
     """The changes of one step: per table, an ordered list of ``(row, weight)``; weight n > 0
     inserts n copies, -n deletes n copies (a primary-key table only sees +1 and -1).  ``index`` counts from 1; ``fmt`` is the input path
     :meth:`feed` uses; with ``key_only_deletes`` a JSON delete on a primary-key table carries
-    only the key columns."""
+    only the key columns; with ``split`` each table's changes go in two calls."""
 
     index: int
     changes: Mapping[str, Sequence[Change]]
     tables: Mapping[str, TableSchema]
     fmt: FeedFormat = "polars"
     key_only_deletes: bool = False
+    split: bool = False
 
     def __len__(self) -> int:
         return sum(len(c) for c in self.changes.values())
 
-    def to_polars(self, table: str, weight_column: str = "weight") -> pl.DataFrame:
-        """The table's changes as a frame with a weight column, in order."""
+    def to_polars(
+        self, table: str, weight_column: str = "weight", part: slice = slice(None)
+    ) -> pl.DataFrame:
+        """The table's changes (``part`` of them) as a frame with a weight column, in order."""
         schema = self.tables[table].polars_schema
-        changes = self.changes.get(table, ())
+        changes = self.changes.get(table, ())[part]
         rows = [row for row, _ in changes]
         df = pl.DataFrame(rows, schema=schema, orient="row")
         return df.with_columns(pl.Series(weight_column, [w for _, w in changes], pl.Int64))
 
-    def to_json(self, table: str) -> list[dict[str, dict[str, Any]]]:
-        """The table's changes as ``insert_delete`` records, values in Feldera's JSON format."""
+    def to_json(self, table: str, part: slice = slice(None)) -> list[dict[str, dict[str, Any]]]:
+        """The table's changes (``part`` of them) as ``insert_delete`` records, values in
+        Feldera's JSON format."""
         schema = self.tables[table]
         names = schema.column_names
         key_only = self.key_only_deletes and bool(schema.primary_key)
         out = []
-        for row, w in self.changes.get(table, ()):
+        for row, w in self.changes.get(table, ())[part]:
             record = dict(zip(names, map(_json_value, row)))
             if w < 0 and key_only:
                 record = {k: record[k] for k in schema.primary_key}
@@ -287,19 +291,28 @@ class Step:
     def feed(self, pipeline: Any, *, fmt: FeedFormat | None = None) -> None:
         """Push the step into ``pipeline`` as one step.
 
-        Changes to several tables go in one transaction; changes to one table in a single
-        ``input_*`` call.  ``fmt`` overrides the step's own input path.
+        Changes to several tables, or split into two calls, go in one transaction; otherwise
+        one ``input_*`` call.  ``fmt`` overrides the step's own input path.
         """
         fmt = fmt or self.fmt
-        touched = [t for t, c in self.changes.items() if c]
-        several = len(touched) > 1
+        other: FeedFormat = "polars" if fmt == "json" else "json"
+        calls: list[tuple[str, FeedFormat, slice]] = []
+        for table, changes in self.changes.items():
+            half = len(changes) // 2
+            if self.split and half:
+                calls += [(table, fmt, slice(0, half)), (table, other, slice(half, None))]
+            elif changes:
+                calls.append((table, fmt, slice(None)))
+        several = len(calls) > 1
         if several:
             pipeline.start_transaction()
-        for table in touched:
-            if fmt == "json":
-                pipeline.input_json(table, self.to_json(table), update_format="insert_delete")
+        for table, how, part in calls:
+            if how == "json":
+                records = self.to_json(table, part)
+                pipeline.input_json(table, records, update_format="insert_delete")
             else:
-                pipeline.input_polars(table, self.to_polars(table, "w"), weight_column="w")
+                df = self.to_polars(table, "w", part)
+                pipeline.input_polars(table, df, weight_column="w")
         if several:
             pipeline.commit_transaction()
 
@@ -312,8 +325,10 @@ class ChangeStream:
     existing rows (sometimes of all copies at once), updates (delete the old row, insert a
     changed copy), and now and then a step that empties a table.  For a primary-key table it
     also emits upserts (an insert of an existing key) and deletes of missing keys (which the
-    pipeline ignores); a step touches each key at most once, except an update sent as delete +
-    insert of the same key.  Nullable columns are NULL with probability ``null_fraction``.
+    pipeline ignores).  A step touches each key at most once (an update sent as delete + insert
+    of the same key aside), except that with probability ``key_churn_fraction`` it may change
+    a key several times, to be applied in order (the last change wins).  Nullable columns are
+    NULL with probability ``null_fraction``.
 
     The stream keeps the contents its changes produce, so an oracle can recompute views.
 
@@ -336,6 +351,9 @@ class ChangeStream:
     json_fraction
         Share of steps whose :meth:`Step.feed` goes through ``input_json`` (else
         ``input_polars``).
+    split_fraction
+        Share of steps whose :meth:`Step.feed` sends each table's changes in two calls, the
+        second through the other input path, inside one transaction.
 
     Examples
     --------
@@ -361,6 +379,8 @@ class ChangeStream:
         duplicate_fraction: float = 0.15,
         upsert_fraction: float = 0.15,
         missing_delete_fraction: float = 0.05,
+        key_churn_fraction: float = 0.15,
+        split_fraction: float = 0.2,
         clear_fraction: float | Mapping[str, float] = 0.03,
         json_fraction: float = 0.3,
     ) -> None:
@@ -380,6 +400,8 @@ class ChangeStream:
         self.duplicate_fraction = duplicate_fraction
         self.upsert_fraction = upsert_fraction
         self.missing_delete_fraction = missing_delete_fraction
+        self.key_churn_fraction = key_churn_fraction
+        self.split_fraction = split_fraction
         if isinstance(clear_fraction, Mapping):
             self.clear_fraction = {t: clear_fraction.get(t, 0.03) for t in self.tables}
         else:
@@ -433,7 +455,14 @@ class ChangeStream:
                 if name in touched:
                     changes[name] = self._table_changes(self.tables[name])
         fmt: FeedFormat = "json" if rng.random() < self.json_fraction else "polars"
-        return Step(self._index, changes, self.tables, fmt, key_only_deletes=rng.random() < 0.5)
+        return Step(
+            self._index,
+            changes,
+            self.tables,
+            fmt,
+            key_only_deletes=rng.random() < 0.5,
+            split=rng.random() < self.split_fraction,
+        )
 
     def _value(self, col: Column) -> Any:
         if col.type.nullable and self._rng.random() < self.null_fraction:
@@ -515,9 +544,12 @@ class ChangeStream:
         rng = self._rng
         state = self._keyed[table.name]
         used: set[Row] = set()
+        churn = rng.random() < self.key_churn_fraction
         out: list[Change] = []
         for _ in range(n):
             r = rng.random()
+            if churn:
+                used.clear()
             present = [k for k in state if k not in used]
             if present and r < self.delete_fraction:
                 key = rng.choice(present)

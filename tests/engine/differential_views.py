@@ -427,7 +427,57 @@ VIEWS: tuple[View, ...] = (
         "SELECT o.id, c.name FROM orders AS o JOIN customers AS c ON o.cust = c.cid"
         " ORDER BY o.id DESC, c.name LIMIT 3",
     ),
-    # ---- views over views and duplicate rows --------------------------------------------------
+    # ---- composition, constants, views over views, duplicate rows ------------------------------
+    View("constant_view", "SELECT 1 AS one, 'x' AS s, CAST(NULL AS INTEGER) AS nothing"),
+    View(
+        "where_false_global",
+        "SELECT COUNT(*) AS n, SUM(qty) AS s FROM orders WHERE 1 = 0",
+    ),
+    View(
+        "implicit_join",
+        "SELECT orders.id, customers.name FROM orders, customers"
+        " WHERE orders.cust = customers.cid AND customers.region <> 'east'",
+    ),
+    View(
+        "join_of_aggs",
+        "SELECT a.cust, a.s, b.n FROM (SELECT cust, SUM(qty) AS s FROM orders GROUP BY cust) AS a"
+        " JOIN (SELECT cust, COUNT(*) AS n FROM events GROUP BY cust) AS b ON a.cust = b.cust",
+    ),
+    View(
+        "agg_over_topk",
+        "SELECT COUNT(*) AS n, SUM(qty) AS s, MIN(id) AS mn FROM"
+        " (SELECT id, qty FROM orders ORDER BY qty, id LIMIT 4) AS t",
+    ),
+    View(
+        "agg_over_union_all",
+        "SELECT cust, COUNT(*) AS n, SUM(v) AS s FROM"
+        " (SELECT cust, qty AS v FROM orders UNION ALL SELECT cust, n FROM events) AS u"
+        " GROUP BY cust",
+    ),
+    View(
+        "having_unselected",
+        "SELECT cust FROM orders GROUP BY cust HAVING MAX(price) > 2 OR COUNT(*) > 3",
+    ),
+    View(
+        "group_by_case",
+        "SELECT CASE WHEN qty > 3 THEN 'hi' ELSE 'lo' END AS band, paid, odate, COUNT(*) AS n"
+        " FROM orders GROUP BY CASE WHEN qty > 3 THEN 'hi' ELSE 'lo' END, paid, odate",
+    ),
+    View(
+        "dense_rank_topk",
+        "SELECT kind, score, dr FROM (SELECT kind, score,"
+        " DENSE_RANK() OVER (PARTITION BY kind ORDER BY score DESC NULLS LAST) AS dr FROM events)"
+        " AS r WHERE dr <= 2",
+    ),
+    View("union_all_self", "SELECT * FROM orders UNION ALL SELECT * FROM orders"),
+    View("except_all", "SELECT cust FROM orders EXCEPT ALL SELECT cust FROM events"),
+    View("intersect_all", "SELECT cust FROM orders INTERSECT ALL SELECT cust FROM tags"),
+    View(
+        "self_left_join",
+        "SELECT a.id, a.qty, b.id AS bid FROM orders AS a LEFT JOIN orders AS b"
+        " ON a.cust = b.cust AND b.qty > a.qty + 4",
+    ),
+
     View("vv_base", "SELECT cust, qty, price FROM orders WHERE paid IS NOT NULL"),
     View(
         "vv_agg",

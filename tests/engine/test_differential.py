@@ -403,6 +403,8 @@ def test_harness_stream_covers_the_cases() -> None:
             seen.add(step.fmt)
             if len(step.changes) > 1:
                 seen.add("transaction")
+            if step.split and len(step) > 1:
+                seen.add("split")
             for table, changes in step.changes.items():
                 schema, rows = stream.tables[table], stream.rows(table)
                 seen.update(
@@ -420,8 +422,14 @@ def test_harness_stream_covers_the_cases() -> None:
                     deleted = {schema.key_of(r) for r, w in changes if w < 0}
                     if any(schema.key_of(r) in had - deleted for r, w in changes if w > 0):
                         seen.add("upsert")
+                    inserted = [schema.key_of(r) for r, w in changes if w > 0]
+                    if len(set(inserted)) < len(inserted):
+                        seen.add("churn")
+                if any(abs(w) > 1 for _, w in changes):
+                    seen.add("weight n")
     assert seen >= {
-        "json", "polars", "transaction", "null", "duplicate", "delete", "empty", "upsert"
+        "json", "polars", "transaction", "split", "null", "duplicate", "delete", "empty",
+        "upsert", "churn", "weight n",
     }
 
 
