@@ -209,6 +209,7 @@ class FromPlanner:
         lkeys: list[TypedExpr] = []
         rkeys: list[TypedExpr] = []
         rest: list[exp.Expression] = []
+        seen: set[tuple[str, str]] = set()
         for c in conds:
             if _is_eq(c):
                 a, b = c.this, c.expression
@@ -223,8 +224,14 @@ class FromPlanner:
                 ta = compile_expr(a, lscope, sql=self.sql)
                 tb = compile_expr(b, rscope, sql=self.sql)
                 t = common_type([ta.type, tb.type], node=c, sql=self.sql)
-                lkeys.append(cast_to(ta, t.with_nullable(True), node=a, sql=self.sql))
-                rkeys.append(cast_to(tb, t.with_nullable(True), node=b, sql=self.sql))
+                lk = cast_to(ta, t.with_nullable(True), node=a, sql=self.sql)
+                rk = cast_to(tb, t.with_nullable(True), node=b, sql=self.sql)
+                pair = (str(lk.expr), str(rk.expr))
+                if pair in seen:  # `a = b AND b = a`: one key is enough
+                    continue
+                seen.add(pair)
+                lkeys.append(lk)
+                rkeys.append(rk)
             else:
                 rest.append(c)
         return lkeys, rkeys, rest
@@ -237,7 +244,7 @@ class FromPlanner:
             out = column_name(k.expr)
             col = next((c for c in j.rel.cols if c.internal == out), None)
             if col is not None and col.type.kind == k.type.kind and col.type.precision == k.type.precision \
-                    and col.type.scale == k.type.scale:
+                    and col.type.scale == k.type.scale and col.internal not in names:
                 names.append(col.internal)
             else:
                 extra.append((f"__key{len(extra)}", k))
