@@ -822,10 +822,16 @@ def _differing_rows(
 
 
 def _row_key(row: Row, float_idx: set[int]) -> Row:
+    """A hashable row for counting: floats rounded to 9 significant digits, NaN made equal."""
     return tuple(
-        float(f"{v:.9g}") if i in float_idx and v is not None and math.isfinite(v) else v
-        for i, v in enumerate(row)
+        _float_key(v) if i in float_idx and v is not None else v for i, v in enumerate(row)
     )
+
+
+def _float_key(v: float) -> Any:
+    if math.isnan(v):
+        return "NaN"
+    return float(f"{v:.9g}") if math.isfinite(v) else v
 
 
 def _describe_diff(
@@ -838,6 +844,7 @@ def _describe_diff(
     parts = []
     for label, extra, df in (("actual", ca - ce, a), ("expected", ce - ca, e)):
         rows = sorted(extra.elements(), key=lambda r: tuple((v is None, str(v)) for v in r))
+        rows = [tuple(float("nan") if v == "NaN" else v for v in r) for r in rows]
         shown = pl.DataFrame(rows[:max_rows], schema=df.schema, orient="row")
         with pl.Config(tbl_rows=max_rows, tbl_cols=-1, fmt_str_lengths=40, tbl_width_chars=160):
             parts.append(
