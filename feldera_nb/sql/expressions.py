@@ -577,7 +577,9 @@ def _neg(c: Compiler, node: exp.Neg) -> TypedExpr:
     if not a.type.is_numeric:
         raise c.error(f"cannot negate {a.type.with_nullable(True)}", node)
     if a.type.is_integer:
-        expr = c.strict_cast(-(c.masked(a.expr).cast(_wide_int(a.type))), to_polars(a.type))
+        wide = _wide_int(a.type)
+        # 0 - x: Polars has no negation for Int128.
+        expr = c.strict_cast(pl.lit(0, wide) - c.masked(a.expr).cast(wide), to_polars(a.type))
     else:
         expr = -a.expr
     return TypedExpr(expr, a.type)
