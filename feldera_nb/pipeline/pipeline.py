@@ -32,6 +32,7 @@ from feldera_nb.errors import (
 )
 from feldera_nb.pipeline.events import Event, EventBus, PipelineSnapshot
 from feldera_nb.pipeline.lifecycle import Lifecycle
+from feldera_nb.pipeline.notebook import NotebookViews
 from feldera_nb.pipeline.ordering import sort_like_query
 from feldera_nb.pipeline.outputs import OutputHandler, ViewStore, named
 from feldera_nb.pipeline.stats import PipelineStats
@@ -45,7 +46,7 @@ class StepError(FelderaNbError, RuntimeError):
     caused it was not applied and the pipeline keeps its state from before the step."""
 
 
-class Pipeline(Lifecycle):
+class Pipeline(NotebookViews, Lifecycle):
     """A pipeline of SQL tables and views, run in this process.
 
     Parameters
