@@ -115,6 +115,11 @@ class RecoveryReport:
             parts.append(f"bootstrapped {', '.join(self.bootstrapped_views)}")
         return "; ".join(parts)
 
+    def _repr_html_(self) -> str:
+        from feldera_nb.widgets import recovery_html
+
+        return recovery_html(self)
+
 
 @dataclass(frozen=True)
 class PipelineSnapshot:

@@ -327,7 +327,13 @@ class Lifecycle:
         return ft.status(seq)
 
     def checkpoints(self) -> list[CatalogEntry]:
-        """The local checkpoints, oldest first (uuid, seq, step, records, size, time...)."""
+        """The local checkpoints, oldest first (uuid, seq, step, records, size, time...), as a
+        list that shows itself as a table in a notebook."""
+        from feldera_nb.widgets import CheckpointList
+
+        return CheckpointList(self._checkpoint_entries())
+
+    def _checkpoint_entries(self) -> list[CatalogEntry]:
         if self._ft is not None:
             return self._ft.catalog.entries()
         path = self.runtime_config.storage_path
