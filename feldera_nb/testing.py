@@ -250,9 +250,12 @@ def _json_value(v: Any) -> Any:
 @dataclasses.dataclass(frozen=True)
 class Step:
     """The changes of one step: per table, an ordered list of ``(row, weight)``; weight n > 0
-    inserts n copies, -n deletes n copies (a primary-key table only sees +1 and -1).  ``index`` counts from 1; ``fmt`` is the input path
-    :meth:`feed` uses; with ``key_only_deletes`` a JSON delete on a primary-key table carries
-    only the key columns; with ``split`` each table's changes go in two calls."""
+    inserts n copies, -n deletes n copies (a primary-key table only sees +1 and -1).
+
+    ``index`` counts from 1; ``fmt`` is the input path :meth:`feed` uses; with
+    ``key_only_deletes`` a JSON delete on a primary-key table carries only the key columns;
+    with ``split`` each table's changes go in two calls.
+    """
 
     index: int
     changes: Mapping[str, Sequence[Change]]
