@@ -5,7 +5,7 @@
   redaction.
 - :mod:`~feldera_nb.widgets._html`: pure HTML formatters over snapshots (static cards).
 - :mod:`~feldera_nb.widgets._text`: deterministic plain-text forms.
-- :mod:`~feldera_nb.widgets.dashboard`: the live ipywidgets ``Dashboard`` (imported only when
+- :mod:`~feldera_nb.widgets.live`: the live ipywidgets ``Dashboard`` (imported only when
   ipywidgets is installed).
 - :mod:`~feldera_nb.widgets.cards`: entry points for ``Pipeline``'s reprs,
   ``pipeline.widget()`` and the cards of checkpoint lists, recovery reports and sync status.

@@ -5,7 +5,7 @@ call to show themselves.
   card; always with deterministic ``text/plain`` and a static ``text/html`` that GitHub and
   nbviewer render.
 - :func:`pipeline_html` / :func:`pipeline_text`: the static card and the text form.
-- :func:`dashboard`: the pipeline's live :class:`~feldera_nb.widgets.dashboard.Dashboard`
+- :func:`dashboard`: the pipeline's live :class:`~feldera_nb.widgets.live.Dashboard`
   (one per pipeline), or a :class:`StaticCard` when ipywidgets is missing (silently).
 """
 
@@ -70,7 +70,7 @@ def dashboard(pipeline: Any) -> Any:
         return StaticCard(pipeline)
     board = _DASHBOARDS.get(pipeline)
     if board is None or board._closed:
-        from feldera_nb.widgets.dashboard import Dashboard
+        from feldera_nb.widgets.live import Dashboard
         board = Dashboard(pipeline)
         _DASHBOARDS[pipeline] = board
     return board

@@ -8,7 +8,6 @@ import pytest
 
 from feldera_nb import Pipeline
 from feldera_nb.errors import UnknownTableError
-from feldera_nb.explain import explain
 
 SQL = """
     CREATE TABLE t (k INT NOT NULL, v INT);
@@ -29,7 +28,7 @@ def p():
 
 
 def test_text_tree_names_operators_state_and_sources(p):
-    assert str(explain(p, "j")) == "\n".join([
+    assert str(p.explain("j")) == "\n".join([
         "view j: 4 operators, 1 keeps state (2 rows); reads view s, table u",
         "j#4:Map  view j",
         "└─ j#3:Map  project",
@@ -41,7 +40,7 @@ def test_text_tree_names_operators_state_and_sources(p):
 
 
 def test_expanded_views_show_their_operators(p):
-    plan = explain(p, "J", expand_views=True)
+    plan = p.explain("J", expand_views=True)
     text = str(plan)
     assert "s#2:LinearAggregate  [state: 2 rows]" in text
     assert "table t  [state: 2 rows]" in text
@@ -49,25 +48,25 @@ def test_expanded_views_show_their_operators(p):
 
 
 def test_svg_is_well_formed_and_deterministic(p):
-    plan = explain(p, "j")
+    plan = p.explain("j")
     svg = plan.to_svg()
     root = ElementTree.fromstring(svg)
     assert root.tag.endswith("svg")
     ops = [g.get("data-op") for g in root.iter("{http://www.w3.org/2000/svg}g")]
     assert set(ops) == {"view:s", "table:u", "j#1:Filter", "j#2:Join", "j#3:Map", "j#4:Map"}
-    assert svg == explain(p, "j").to_svg()
+    assert svg == p.explain("j").to_svg()
     bundle = plan._repr_mimebundle_()
     assert set(bundle) == {"image/svg+xml", "text/plain"}
     assert repr(plan) == "Plan(view='j', operators=4, stateful=1)"
 
 
 def test_state_sizes_follow_the_data(p):
-    before = explain(p, "s").stateful[0].state_rows
+    before = p.explain("s").stateful[0].state_rows
     p.input_json("t", [{"k": 3, "v": 1}])
-    assert explain(p, "s").stateful[0].state_rows == before + 1
+    assert p.explain("s").stateful[0].state_rows == before + 1
 
 
 def test_unknown_view():
     q = Pipeline("CREATE TABLE t (x INT); CREATE VIEW v AS SELECT x FROM t;")
     with pytest.raises(UnknownTableError, match="no view 'w' to explain .views: v."):
-        explain(q, "w")
+        q.explain("w")

@@ -8,10 +8,7 @@ from xml.etree import ElementTree
 import pytest
 
 from feldera_nb import Pipeline
-from feldera_nb.widgets import (
-    CheckpointList, checkpoints_html, collect, pipeline_html, pipeline_mimebundle,
-    pipeline_text, recovery_html, recovery_text, sync_html,
-)
+from feldera_nb.widgets import CheckpointList, checkpoints_html, collect, recovery_text, sync_html
 from feldera_nb.widgets._html import fmt_bytes, fmt_seconds
 
 ACCESS_KEY = "AKIAZ7QEXAMPLE4RTY2X"
@@ -19,6 +16,11 @@ SECRET_KEY = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzEXAMPLEKEY"
 CONN = ("DefaultEndpointsProtocol=http;AccountName=devstore;"
         "AccountKey=Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq==;")
 VOLATILE = re.compile(r'<span class="fnb-v">[^<]*</span>')
+
+
+def _text(p: Pipeline) -> str:
+    """What a notebook shows as text/plain for ``p`` (outside a kernel: the static forms)."""
+    return p._repr_mimebundle_(include={"text/plain"})["text/plain"]
 
 
 def _sync_config(tmp_path, **sync):
@@ -29,7 +31,7 @@ def _sync_config(tmp_path, **sync):
 
 def test_card_escapes_everything(tmp_path):
     p = Pipeline('CREATE TABLE "<b>t</b>" (x INT);', name="<script>alert(1)</script>")
-    html = pipeline_html(p)
+    html = p._repr_html_()
     assert "<script>" not in html and "&lt;script&gt;" in html
     assert "<b>t</b>" not in html
     ElementTree.fromstring(html.replace("&nbsp;", " "))  # well-formed
@@ -39,8 +41,8 @@ def test_text_is_deterministic_and_has_no_volatile_values(shop):
     shop.start()
     shop.input_json("customers", [{"id": 1, "name": "ada"}])
     shop.input_json("orders", [{"id": 1, "customer": 1, "amount": 5}])
-    text = pipeline_text(shop)
-    assert text == pipeline_text(shop)
+    text = _text(shop)
+    assert text == _text(shop)
     assert text.splitlines()[:3] == [
         "Pipeline 'shop': Running (fault tolerance: none)",
         "  step 3, 2 records in, 1 out",
@@ -52,35 +54,36 @@ def test_text_is_deterministic_and_has_no_volatile_values(shop):
 def test_html_is_deterministic_once_volatile_spans_are_blanked(shop):
     shop.start()
     shop.input_json("customers", [{"id": 1, "name": "ada"}])
-    a, b = pipeline_html(shop), pipeline_html(shop)
+    a, b = shop._repr_html_(), shop._repr_html_()
     assert VOLATILE.sub("", a) == VOLATILE.sub("", b)
     assert 'data-status="Running"' in a
     assert "<details" in a
 
 
 def test_mimebundle_outside_a_kernel_is_the_static_card(shop):
-    bundle = pipeline_mimebundle(shop)
+    bundle = shop._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
-    assert pipeline_mimebundle(shop, include={"text/plain"}).keys() == {"text/plain"}
+    assert shop._repr_mimebundle_(include={"text/plain"}).keys() == {"text/plain"}
 
 
 def test_checkpoint_list_and_recovery_cards(durable):
     durable.start()
     durable.input_json("customers", [{"id": 1, "name": "ada"}])
     durable.checkpoint(wait=True)
-    entries = CheckpointList(durable.checkpoints())
+    entries = durable.checkpoints()
+    assert isinstance(entries, CheckpointList) and isinstance(entries, list)
     assert repr(entries) == "CheckpointList([seq 1 at step 2 (Success)])"
     html = entries._repr_html_()
     assert html == checkpoints_html(durable.checkpoints())
     assert "Checkpoints (1)" in html and entries[0].uuid[:8] in html
     assert recovery_text(durable.recovery) == "started empty"
-    assert "started empty" in recovery_html(durable.recovery)
+    assert "started empty" in durable.recovery._repr_html_()
     durable.stop()
     again = Pipeline(durable.sql, name="durable", runtime_config=durable.runtime_config)
     again.start()
     try:
         assert recovery_text(again.recovery).startswith("checkpoint seq 2 (step 2)")
-        card = pipeline_html(again)
+        card = again._repr_html_()
         assert "Recovery" in card and "checkpoint seq 2" in card
         assert "Checkpoints (" in card
     finally:
@@ -96,14 +99,14 @@ def test_checkpoint_list_and_recovery_cards(durable):
 def test_secrets_never_shown(tmp_path, sync):
     cfg = _sync_config(tmp_path, **sync)
     p = Pipeline("CREATE TABLE t (x INT);", name="s", runtime_config=cfg)
-    outputs = [pipeline_html(p), pipeline_text(p), sync_html(p), repr(collect(p)),
-               *pipeline_mimebundle(p).values()]
+    outputs = [p._repr_html_(), _text(p), sync_html(p), repr(collect(p)),
+               *p._repr_mimebundle_().values()]
     secrets = [ACCESS_KEY, SECRET_KEY, SECRET_KEY.replace("/", "%2F"),
                "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq=="]
     for out in outputs:
         for secret in secrets:
             assert secret not in out
-    assert "ckpt/team" in pipeline_text(p)
+    assert "ckpt/team" in _text(p)
     if "access_key" in sync:
         assert "access_key ***" in sync_html(p)
         assert "every 30 s" in sync_html(p)
@@ -111,9 +114,9 @@ def test_secrets_never_shown(tmp_path, sync):
 
 def test_failed_pipeline_shows_its_error(shop):
     shop.error = ValueError("disk <full>")
-    html = pipeline_html(shop)
+    html = shop._repr_html_()
     assert "ValueError: disk &lt;full&gt;" in html
-    assert "error: ValueError: disk <full>" in pipeline_text(shop)
+    assert "error: ValueError: disk <full>" in _text(shop)
 
 
 def test_formatters():

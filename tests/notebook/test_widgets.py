@@ -12,7 +12,6 @@ import pytest
 pytest.importorskip("ipywidgets")
 
 from feldera_nb import widgets  # noqa: E402
-from feldera_nb.widgets import dashboard  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("dummy_comm")
 
@@ -25,8 +24,8 @@ def _wait(cond, timeout=5.0):
 
 
 def test_one_dashboard_per_pipeline_and_first_draw(shop):
-    board = dashboard(shop)
-    assert dashboard(shop) is board
+    board = shop.widget()
+    assert shop.widget() is board
     assert board.status == "Stopped"
     assert 'data-status="Stopped"' in board.header.value
     assert "fnb-dashboard" in board._dom_classes
@@ -34,7 +33,7 @@ def test_one_dashboard_per_pipeline_and_first_draw(shop):
 
 
 def test_updates_come_from_events_without_polling(shop):
-    board = dashboard(shop)
+    board = shop.widget()
     before = board.renders
     shop.start()  # status events: Initializing, Running
     _wait(lambda: board.status == "Running")
@@ -47,7 +46,7 @@ def test_updates_come_from_events_without_polling(shop):
 
 
 def test_steps_are_coalesced(shop):
-    board = dashboard(shop)
+    board = shop.widget()
     board.min_interval_s = 0.2
     shop.start()
     _wait(lambda: board.status == "Running" and board._timer is None)
@@ -64,7 +63,7 @@ def test_steps_are_coalesced(shop):
 
 
 def test_a_redraw_is_one_message_per_changed_widget(shop):
-    board = dashboard(shop)
+    board = shop.widget()
     shop.start()
     _wait(lambda: board.status == "Running" and board._timer is None)
     shop.input_json("customers", [{"id": 1, "name": "ada"}])
@@ -80,7 +79,7 @@ def test_a_redraw_is_one_message_per_changed_widget(shop):
 
 def test_listener_and_redraw_never_wait_for_the_pipeline_lock(shop):
     from feldera_nb.pipeline.events import Event
-    board = dashboard(shop)
+    board = shop.widget()
     shop.start()
     _wait(lambda: board._timer is None)
     board.min_interval_s = 0.0
@@ -101,7 +100,7 @@ def test_listener_and_redraw_never_wait_for_the_pipeline_lock(shop):
 
 
 def test_recovery_progress_from_events(durable):
-    board = dashboard(durable)
+    board = durable.widget()
     durable.start()
     durable.input_json("customers", [{"id": 1, "name": "ada"}])
     from feldera_nb.pipeline.events import Event
@@ -128,7 +127,7 @@ class _FakeStatus:
 
 
 def test_checkpoint_button_and_table(durable):
-    board = dashboard(durable)
+    board = durable.widget()
     durable.start()
     durable.input_json("customers", [{"id": 1, "name": "ada"}])
     assert not board.buttons["checkpoint"].disabled or board.refresh()
@@ -144,7 +143,7 @@ def test_checkpoint_button_and_table(durable):
 
 
 def test_button_errors_are_short_messages(shop):
-    board = dashboard(shop)
+    board = shop.widget()
     text = board.run_action("approve")
     assert text.startswith("approve failed: PipelineStateError")
     assert "Traceback" not in board.message.value
@@ -162,7 +161,7 @@ def test_awaiting_approval_shows_the_diff_and_approve(tmp_path):
                  "FROM t;", name="a", runtime_config=cfg)
     try:
         q.start(bootstrap_policy="await_approval")
-        board = dashboard(q)
+        board = q.widget()
         assert board.status == "AwaitingApproval"
         assert "added views" in board.approval.value and "n" in board.approval.value
         assert board.buttons["approve"].layout.display is None
@@ -175,24 +174,24 @@ def test_awaiting_approval_shows_the_diff_and_approve(tmp_path):
 
 
 def test_close_unsubscribes(shop):
-    board = dashboard(shop)
+    board = shop.widget()
     board.close()
     renders = board.renders
     shop.start()
     time.sleep(0.1)
     assert board.renders == renders
-    assert dashboard(shop) is not board
+    assert shop.widget() is not board
 
 
 def test_min_interval_is_validated(shop):
     from traitlets import TraitError
-    board = dashboard(shop)
+    board = shop.widget()
     with pytest.raises(TraitError, match="0..60"):
         board.min_interval_s = -1
 
 
 def test_mimebundle_has_widget_text_and_static_html(shop):
-    bundle = dashboard(shop)._repr_mimebundle_()
+    bundle = shop.widget()._repr_mimebundle_()
     assert set(bundle) == {"application/vnd.jupyter.widget-view+json", "text/plain",
                            "text/html"}
     assert bundle["text/plain"].startswith("Pipeline 'shop': Stopped")
@@ -201,13 +200,21 @@ def test_mimebundle_has_widget_text_and_static_html(shop):
 
 def test_without_ipywidgets_falls_back_silently(shop, monkeypatch):
     monkeypatch.setitem(sys.modules, "ipywidgets", None)  # import raises ImportError
-    monkeypatch.delitem(sys.modules, "feldera_nb.widgets.dashboard", raising=False)
+    monkeypatch.delitem(sys.modules, "feldera_nb.widgets.live", raising=False)
     assert not widgets.widgets_available()
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        card = dashboard(shop)
+        card = shop.widget()
         assert isinstance(card, widgets.StaticCard)
         assert 'data-status="Stopped"' in card._repr_html_()
         assert repr(card).startswith("Pipeline 'shop': Stopped")
-        bundle = widgets.pipeline_mimebundle(shop)
+        bundle = shop._repr_mimebundle_()
     assert set(bundle) == {"text/plain", "text/html"}
+
+
+def test_widget_after_the_live_module_was_imported(shop):
+    """Importing the live module must not shadow ``widgets.dashboard`` (what ``widget()``
+    imports): a submodule of that name would replace the function on the package."""
+    import feldera_nb.widgets.live  # noqa: F401
+    assert callable(widgets.dashboard)
+    assert shop.widget() is shop.widget()
