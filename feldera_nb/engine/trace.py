@@ -50,6 +50,9 @@ class Trace:
     def __init__(self, schema: dict[str, pl.DataType], key: Sequence[str]) -> None:
         self.schema = dict(schema)
         self.key = list(key)
+        # A single integer or temporal key is its own sort order: no hash column is stored,
+        # and lookups need no collision check.
+        self.direct = len(self.key) == 1 and _orderable(self.schema[self.key[0]])
         self.runs: list[pl.DataFrame] = []
         self.rows_read = 0  # rows gathered by lookups so far (a scan would show here)
 
@@ -78,6 +81,8 @@ class Trace:
         if list(have) != [*cols, WEIGHT] or any(have[c] != t for c, t in self.schema.items()):
             delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
         delta = consolidate(delta)
+        if self.direct:
+            return delta.sort(self.key[0], nulls_last=True)
         return delta.with_columns(key_hash(delta, self.key)).sort(HASH)
 
     def _maybe_merge(self) -> None:
@@ -85,7 +90,7 @@ class Trace:
         while len(runs) >= 2 and runs[-2].height <= _MERGE_RATIO * runs[-1].height:
             last = runs.pop()
             prev = runs.pop()
-            runs.append(_merge(prev, last))
+            runs.append(_merge(prev, last, self.key[0] if self.direct else HASH))
         if runs and runs[-1].height == 0:
             runs.pop()
 
@@ -94,7 +99,7 @@ class Trace:
         if len(self.runs) > 1:
             merged = self.runs[0]
             for r in self.runs[1:]:
-                merged = _merge(merged, r)
+                merged = _merge(merged, r, self.key[0] if self.direct else HASH)
             self.runs = [merged] if merged.height else []
 
     # -- reads ------------------------------------------------------------------------------
@@ -110,38 +115,60 @@ class Trace:
         keys = keys.select([pl.col(c).cast(self.schema[c]) for c in self.key]).unique()
         if keys.height == 0:
             return empty(self.schema)
-        probe = np.sort(key_hash(keys, self.key).to_numpy())
-        probe_s = pl.Series(HASH, probe, dtype=pl.UInt64)
-        parts = []
-        for run in self.runs:
-            h = run[HASH]
-            lo = h.search_sorted(probe_s, side="left").to_numpy().astype(np.int64)
-            hi = h.search_sorted(probe_s, side="right").to_numpy().astype(np.int64)
-            counts = hi - lo
-            total = int(counts.sum())
-            if total == 0:
-                continue
-            nz = counts > 0
-            starts, cnt = lo[nz], counts[nz]
-            # Expand the [start, start+cnt) ranges into row indices without a Python loop.
-            offsets = np.repeat(starts - (np.cumsum(cnt) - cnt), cnt)
-            idx = offsets + np.arange(total, dtype=np.int64)
-            self.rows_read += total
-            parts.append(run[idx])
+        if self.direct:
+            parts = self._probe_direct(keys[self.key[0]])
+        else:
+            probe = pl.Series(HASH, np.sort(key_hash(keys, self.key).to_numpy()), dtype=pl.UInt64)
+            parts = [run[idx] for run in self.runs
+                     if (idx := self._ranges(run[HASH], probe)) is not None]
         if not parts:
             return empty(self.schema)
         found = pl.concat(parts) if len(parts) > 1 else parts[0]
-        # Hash collisions: keep only rows whose key really matches.
-        found = found.join(keys, on=self.key, how="semi", nulls_equal=True)
-        return consolidate(found.drop(HASH)) if len(parts) > 1 else found.drop(HASH)
+        if not self.direct:
+            # Hash collisions: keep only rows whose key really matches.
+            found = found.join(keys, on=self.key, how="semi", nulls_equal=True).drop(HASH)
+        return consolidate(found) if len(parts) > 1 else found
+
+    def _probe_direct(self, values: pl.Series) -> list[pl.DataFrame]:
+        k = self.key[0]
+        probe = values.drop_nulls().sort()
+        want_null = values.null_count() > 0
+        parts = []
+        for run in self.runs:
+            col = run[k]
+            nulls = col.null_count()
+            if probe.len():
+                idx = self._ranges(col.slice(0, run.height - nulls), probe)
+                if idx is not None:
+                    parts.append(run[idx])
+            if want_null and nulls:
+                self.rows_read += nulls
+                parts.append(run.slice(run.height - nulls))
+        return parts
+
+    def _ranges(self, sorted_col: pl.Series, probe: pl.Series) -> np.ndarray | None:
+        """Row indices of ``sorted_col`` equal to some value of the sorted ``probe``."""
+        lo = sorted_col.search_sorted(probe, side="left").to_numpy().astype(np.int64)
+        hi = sorted_col.search_sorted(probe, side="right").to_numpy().astype(np.int64)
+        counts = hi - lo
+        total = int(counts.sum())
+        if total == 0:
+            return None
+        nz = counts > 0
+        starts, cnt = lo[nz], counts[nz]
+        # Expand the [start, start+cnt) ranges into row indices without a Python loop.
+        offsets = np.repeat(starts - (np.cumsum(cnt) - cnt), cnt)
+        self.rows_read += total
+        return offsets + np.arange(total, dtype=np.int64)
 
     def to_zset(self) -> pl.DataFrame:
         """The whole trace as one consolidated Z-set."""
         if not self.runs:
             return empty(self.schema)
-        if len(self.runs) == 1:
-            return self.runs[0].drop(HASH)
-        return consolidate(pl.concat([r.drop(HASH) for r in self.runs]))
+        runs = self.runs if self.direct else [r.drop(HASH) for r in self.runs]
+        if len(runs) == 1:
+            return runs[0]
+        return consolidate(pl.concat(runs))
 
     # -- state round trip -------------------------------------------------------------------
     def state(self) -> pl.DataFrame:
@@ -156,16 +183,17 @@ class Trace:
             self.runs = [self._as_run(frame)]
 
 
-def _merge(a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
+def _merge(a: pl.DataFrame, b: pl.DataFrame, order: str) -> pl.DataFrame:
     both = pl.concat([a, b])
-    cols = [c for c in both.columns if c not in (WEIGHT, HASH)]
-    if not cols:
-        merged = both.group_by(HASH).agg(pl.col(WEIGHT).sum())
-        return merged.filter(pl.col(WEIGHT) != 0).select(both.columns)
+    cols = [c for c in both.columns if c != WEIGHT]
     return (
-        both.group_by([*cols, HASH])
+        both.group_by(cols)
         .agg(pl.col(WEIGHT).sum())
         .filter(pl.col(WEIGHT) != 0)
         .select(both.columns)
-        .sort(HASH)
+        .sort(order, nulls_last=True)
     )
+
+
+def _orderable(dtype: pl.DataType) -> bool:
+    return dtype.is_integer() or dtype.is_temporal()

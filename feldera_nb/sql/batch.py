@@ -69,6 +69,7 @@ class AggSpec:
     distinct: bool
     integer_avg: bool = False  # AVG of an integer type truncates toward zero
     decimal_scale: int | None = None  # AVG of a DECIMAL rounds half away from zero
+    floating: bool = False  # REAL/DOUBLE argument: NaN sorts above every value
 
 
 def _agg_expr(spec: AggSpec) -> pl.Expr:
@@ -91,6 +92,14 @@ def _agg_expr(spec: AggSpec) -> pl.Expr:
     if spec.func == "count":
         return w.filter(present).sum()
     if spec.func in ("min", "max"):
+        if spec.floating:
+            # Feldera (and DuckDB) order NaN above every number; Polars' min/max skip it.
+            nan = x.is_nan().fill_null(False)
+            if spec.func == "max":
+                return pl.when(nan.any()).then(pl.lit(float("nan"))).otherwise(x.max())
+            finite = x.filter(~nan)
+            return pl.when(finite.count() > 0).then(finite.min()).otherwise(
+                pl.when(nan.any()).then(pl.lit(float("nan"))))
         return x.min() if spec.func == "min" else x.max()
     if spec.func in ("bool_and", "every"):
         return pl.when(present.any()).then(x.filter(present).all())
@@ -423,13 +432,29 @@ def linear_parts(keys: Sequence[str], aggs: Sequence[AggSpec], out_names: Sequen
         dt = arg_dtypes[a.arg]  # type: ignore[index]
         acc_t: pl.DataType = pl.Int64 if dt.is_integer() else (
             pl.Decimal(38, dt.scale) if isinstance(dt, pl.Decimal) else pl.Float64)
-        partials[tot] = (x.cast(acc_t) * w).filter(present).sum()
+        total = pl.col(tot)
+        if dt.is_float():
+            # inf - inf is NaN: sum the finite values and count the others, so that a
+            # deleted NaN or infinity leaves the sum as if it had never been there.
+            finite = present & x.is_finite()
+            partials[tot] = (x.cast(acc_t) * w).filter(finite).sum()
+            for name, cond in (("nan", x.is_nan()), ("pinf", x == float("inf")),
+                               ("ninf", x == float("-inf"))):
+                partials[f"__{name}{i}"] = w.filter(present & cond).sum()
+                schema[f"__{name}{i}"] = pl.Int64
+            nan_, pinf, ninf = (pl.col(f"__{k}{i}") for k in ("nan", "pinf", "ninf"))
+            total = (pl.when((nan_ > 0) | ((pinf > 0) & (ninf > 0))).then(float("nan"))
+                     .when(pinf > 0).then(float("inf"))
+                     .when(ninf > 0).then(float("-inf"))
+                     .otherwise(total))
+        else:
+            partials[tot] = (x.cast(acc_t) * w).filter(present).sum()
         schema[tot] = acc_t
         n = pl.col(cnt)
         if a.func == "sum":
-            outputs.append(pl.when(n > 0).then(pl.col(tot)))
+            outputs.append(pl.when(n > 0).then(total))
         else:
-            outputs.append(_avg(pl.col(tot), n, a))
+            outputs.append(_avg(total, n, a))
     names = list(out_names)
     exprs = [e.alias(n) for e, n in zip(outputs, names, strict=True)]
 

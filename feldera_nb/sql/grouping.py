@@ -174,7 +174,8 @@ class GroupingPlanner:
             int_avg = func == "avg" and arg_te is not None and arg_te.type.is_integer
             dec = arg_te.type.scale if func == "avg" and arg_te is not None and \
                 arg_te.type.kind == "DECIMAL" else None
-            real_specs.append(AggSpec(func, arg_internal, distinct, int_avg, dec))
+            floating = arg_te is not None and arg_te.type.kind in ("REAL", "DOUBLE")
+            real_specs.append(AggSpec(func, arg_internal, distinct, int_avg, dec, floating))
             if func in ("sum", "avg") and arg_te is not None and arg_te.type.is_integer:
                 sum_casts[i] = pl.Int64
         out_cols = [Col(c.name if i < len(corr_cols) else c.name, c.type, None, internal_name(i))
