@@ -72,7 +72,17 @@ class MotoS3:
         self.server.stop()
 
 
-def start_moto() -> MotoS3:
+_MOTO_KEY: tuple[str, str] | None = None  # the signing key, once IAM auth is on
+
+
+def start_moto(port: int = 0) -> MotoS3:
+    """Start a moto S3 server (``port`` 0 picks a free one).
+
+    moto keeps its state per process, so every server started here serves the same buckets
+    and accepts the same key: a second call (another test directory's fixture, a server
+    restarted on the same port) reuses the key the first one created.
+    """
+    global _MOTO_KEY
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     logging.getLogger("werkzeug").setLevel(logging.ERROR)
     import boto3
@@ -80,11 +90,13 @@ def start_moto() -> MotoS3:
     from moto.core.authorization import ActionAuthenticatorMixin
     from moto.server import ThreadedMotoServer
 
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     host, port = server.get_host_and_port()
     endpoint = f"http://127.0.0.1:{port}"
     wait_http(f"{endpoint}/moto-api/")
+    if _MOTO_KEY is not None:
+        return MotoS3(endpoint, *_MOTO_KEY, server)
     iam = boto3.client("iam", endpoint_url=endpoint, region_name="us-east-1",
                        aws_access_key_id="bootstrap", aws_secret_access_key="bootstrap")
     iam.create_user(UserName="feldera-ci")
@@ -92,6 +104,7 @@ def start_moto() -> MotoS3:
         {"Version": "2012-10-17",
          "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}))
     key = iam.create_access_key(UserName="feldera-ci")["AccessKey"]
+    _MOTO_KEY = (key["AccessKeyId"], key["SecretAccessKey"])
     # From now on every request must be signed with that key (a bad secret is refused).
     settings.INITIAL_NO_AUTH_ACTION_COUNT = 0
     ActionAuthenticatorMixin.request_count = 0
@@ -109,12 +122,17 @@ class GcsEmulator:
         self.server.stop()
 
 
-def start_gcs(default_bucket: str) -> GcsEmulator:
+def start_gcs(default_bucket: str, *, port: int | None = None,
+              data_dir: Path | None = None) -> GcsEmulator:
+    """Start gcp-storage-emulator in this process; in memory, or persisting to ``data_dir``
+    (so a server stopped mid-request can be restarted on the same ``port`` with its data)."""
     logging.getLogger("gcp_storage_emulator").setLevel(logging.ERROR)
     from gcp_storage_emulator.server import create_server
 
-    port = free_port()
-    server = create_server("127.0.0.1", port, in_memory=True, default_bucket=default_bucket)
+    port = port or free_port()
+    server = create_server("127.0.0.1", port, in_memory=data_dir is None,
+                           default_bucket=default_bucket,
+                           data_dir=None if data_dir is None else str(data_dir))
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
     # The emulator logs a bind failure from a thread but keeps running: ask it for real.

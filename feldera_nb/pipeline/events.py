@@ -12,6 +12,9 @@ Events are frozen dataclasses with a ``kind``:
 - ``step``: a step finished (``step``, ``records``).
 - ``checkpoint``: a checkpoint changed state (``seq``, ``status``, ``bytes_written``, ``error``).
 - ``warning``: something was skipped or repaired (``message``).
+- ``sync``: a checkpoint push or pull (``phase`` "push"/"pull", ``status`` InProgress/Success/
+  Failure, ``checkpoint`` uuid, ``bytes_done``/``bytes_total``/``files_done``/``files_total``,
+  ``error``, ``message``); a standby sends one per checkpoint it pulls.
 
 >>> bus = EventBus()
 >>> seen = []
@@ -28,6 +31,7 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -52,11 +56,16 @@ class Event:
     bytes_written: int | None = None
     error: str | None = None
     message: str | None = None
+    bytes_done: int | None = None
+    bytes_total: int | None = None
+    files_done: int | None = None
+    files_total: int | None = None
 
     def __str__(self) -> str:
         parts = [self.kind]
         for name in ("status", "phase", "done", "total", "step", "records", "seq", "checkpoint",
-                     "bytes_written", "error", "message"):
+                     "bytes_written", "bytes_done", "bytes_total", "files_done", "files_total",
+                     "error", "message"):
             value = getattr(self, name)
             if value is not None:
                 parts.append(f"{name}={value}")
@@ -101,11 +110,17 @@ class RecoveryReport:
     skipped: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = ()
     bootstrapped_views: tuple[str, ...] = ()
+    source: str | None = None
+    """Where the checkpoint came from with checkpoint sync: local, bucket, read_bucket, empty."""
+    source_detail: str = ""
+    """What start resolution found missing on the way (for ``empty``: why)."""
 
     def __str__(self) -> str:
         if self.checkpoint_uuid is None and not self.replayed_steps:
             return "started empty"
         parts = []
+        if self.source in ("bucket", "read_bucket") and self.checkpoint_uuid is not None:
+            parts.append(f"started from {self.source} checkpoint {self.checkpoint_uuid}")
         if self.checkpoint_uuid is not None:
             parts.append(f"checkpoint seq {self.checkpoint_seq} (step {self.checkpoint_step})")
         parts.append(f"replayed {self.replayed_steps} journaled steps")
@@ -119,6 +134,48 @@ class RecoveryReport:
         from feldera_nb.widgets import recovery_html
 
         return recovery_html(self)
+
+
+@dataclass(frozen=True)
+class SyncSnapshot:
+    """Checkpoint sync at one moment: the running transfer, the last push, the standby.
+
+    ``phase`` is "push" or "pull" while a transfer runs (its ``checkpoint`` and byte and file
+    counts), else None.  ``held_checkpoint``/``pulled_at`` say what a standby holds.  URLs
+    never carry credentials.
+    """
+
+    bucket: str
+    read_bucket: str | None = None
+    phase: str | None = None
+    checkpoint: str | None = None
+    bytes_done: int = 0
+    bytes_total: int = 0
+    files_done: int = 0
+    files_total: int = 0
+    last_synced: str | None = None
+    last_error: str | None = None
+    pushed: int = 0
+    failed: int = 0
+    next_push_at: datetime | None = None
+    standby: bool = False
+    held_checkpoint: str | None = None
+    pulled_at: datetime | None = None
+    pulls: int = 0
+    start_source: str | None = None
+    start_checkpoint: str | None = None
+    start_detail: str = ""
+
+    def __str__(self) -> str:
+        parts = [f"sync to {self.bucket}"]
+        if self.phase is not None:
+            parts.append(f"{self.phase}ing {self.files_done}/{self.files_total} files, "
+                         f"{self.bytes_done}/{self.bytes_total} bytes")
+        if self.standby:
+            parts.append("standby, holding " + ("a checkpoint" if self.held_checkpoint
+                                                else "no checkpoint yet"))
+        parts.append(f"{self.pushed} pushed, {self.failed} failed")
+        return "; ".join(parts)
 
 
 @dataclass(frozen=True)
@@ -137,6 +194,7 @@ class PipelineSnapshot:
     outputs: dict[str, Any] = field(default_factory=dict)
     recovery: RecoveryReport | None = None
     error: str | None = None
+    sync: SyncSnapshot | None = None
 
     def __str__(self) -> str:
         return (f"{self.name}: {self.status}, step {self.step}, {self.records_processed} records"

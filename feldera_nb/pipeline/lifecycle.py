@@ -7,6 +7,10 @@ bootstrap policies), pause, resume, stop, checkpoints and storage.
         Bootstrapping --> Replaying --> Running <--pause()/resume()--> Paused
     Running --stop(force=False)--> (checkpoint) Suspended      --stop(force=True)--> Stopped
     any --(error)--> Failed
+
+With checkpoint sync (``storage.backend.config.sync``, see :mod:`~feldera_nb.pipeline.sync_verbs`)
+a start may first pull a checkpoint from the bucket, and ``standby: true`` makes ``start()``
+enter Standby until ``activate()``.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ from feldera_nb.pipeline.bootstrap import ProgramDiff
 from feldera_nb.pipeline.driver import ConnectorDriver
 from feldera_nb.pipeline.events import Event, EventBus, RecoveryReport
 from feldera_nb.pipeline.fault_tolerance import CheckpointHook, FaultTolerance
+from feldera_nb.pipeline.sync_verbs import ACTIVATED_FILE, SyncVerbs
 from feldera_nb.storage import CatalogEntry, StorageLock, checkpoints_dir, journal_dir
 
 if TYPE_CHECKING:
@@ -41,7 +46,7 @@ _STOPPED = (PipelineStatus.STOPPED, PipelineStatus.SUSPENDED, PipelineStatus.FAI
 StartHook = Callable[[str, bool], None]
 
 
-class Lifecycle:
+class Lifecycle(SyncVerbs):
     """Mixin with the lifecycle verbs; :class:`Pipeline` supplies the step loop and I/O."""
 
     name: str
@@ -82,6 +87,9 @@ class Lifecycle:
                 self._wake_driver()
                 return
             if self._status not in _STOPPED:
+                return
+            if self._wants_standby():
+                self._start_standby(self._sync_required("start in standby"), policy)
                 return
             self._set_status(PipelineStatus.INITIALIZING)
         if wait:
@@ -135,11 +143,13 @@ class Lifecycle:
                     self._go(final)
                     return
                 assert cfg.storage_path is not None
+                has_local = self._sync_before_open(bool(_has_checkpoint(cfg.storage_path)))
                 for hook in self._start_hooks:
-                    hook(cfg.storage_path, bool(_has_checkpoint(cfg.storage_path)))
+                    hook(cfg.storage_path, has_local)
                 self._ft = FaultTolerance(self.name, cfg, self._events,
                                           periodic=self._periodic_checkpoint)
                 self._ft.hooks.extend(self._checkpoint_hooks)
+                self._sync_after_open()
                 rp = recovery.plan(self, self._ft)
                 if not rp.diff.is_empty:
                     if policy is BootstrapPolicy.REJECT:
@@ -159,7 +169,7 @@ class Lifecycle:
 
     def _recover(self, rp: recovery.RecoveryPlan, final: PipelineStatus) -> None:
         assert self._ft is not None
-        report = recovery.run(self, self._ft, rp)
+        report = self._sync_report(recovery.run(self, self._ft, rp))
         if report.checkpoint_uuid is None and not report.replayed_steps:
             self._run_step({})
         self._recovery = report
@@ -244,6 +254,7 @@ class Lifecycle:
                         final = PipelineStatus.SUSPENDED
                 except PipelineTimeoutError as e:
                     error = e
+            self._sync_stop(force=force, timeout_s=timeout_s)
             self._close_storage()
             self._pending = None
             self._set_status(final)
@@ -263,6 +274,7 @@ class Lifecycle:
         """Record ``error`` and stop with status FAILED (STOPPED for a refused start)."""
         with self._lock:
             self.error = error
+            self._sync_close()
             self._close_storage()
             self._set_status(PipelineStatus.STOPPED if stopped else PipelineStatus.FAILED)
             self._events.emit(Event("warning", message=f"pipeline failed: {error}"))
@@ -368,6 +380,7 @@ class Lifecycle:
             with StorageLock(path):
                 for d in (checkpoints_dir(path), journal_dir(path)):
                     shutil.rmtree(d, ignore_errors=True)
+                (Path(path) / ACTIVATED_FILE).unlink(missing_ok=True)  # standby allowed again
             self._set_status(PipelineStatus.STOPPED)
 
 

@@ -84,6 +84,7 @@ class Pipeline(NotebookViews, Lifecycle):
         self._pending_final = PipelineStatus.RUNNING
         self._start_hooks = []
         self._checkpoint_hooks = []
+        self._csync = None
         self._reset_state()
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -329,7 +330,8 @@ class Pipeline(NotebookViews, Lifecycle):
                 checkpoint_in_progress=bool(ft and ft.busy),
                 inputs={c.id: c.position for c in self._inputs},
                 outputs={o.id: o.state() for o in self._outputs}, recovery=self._recovery,
-                error=None if self.error is None else str(self.error))
+                error=None if self.error is None else str(self.error),
+                sync=self._sync_snapshot())
 
     def __repr__(self) -> str:
         return (f"Pipeline(name={self.name!r}, status={self._status.value}, "

@@ -2,7 +2,8 @@
 
 :class:`StandbyPuller` pulls ``start_from_checkpoint`` (``"latest"`` when unset) every
 ``pull_interval`` seconds on a background thread, and calls ``on_pulled(uuid, path)`` each
-time it holds a new one.  A named UUID is pulled once.  :meth:`StandbyPuller.final_pull`
+time it holds a new one (``on_error(message)`` after a failed attempt).  A named UUID is
+pulled once.  :meth:`StandbyPuller.final_pull`
 stops the thread and pulls one last time; activation fails if that pull fails.
 """
 
@@ -18,7 +19,7 @@ from typing import Any
 
 from feldera_nb.errors import SyncError
 
-from .location import scrubber_for
+from .location import Bucket, BucketRole, scrubber_for
 from .progress import TransferProgress
 from .start import pull_first, source_buckets, wanted_checkpoint
 
@@ -36,10 +37,14 @@ class StandbyPuller:
     """
 
     def __init__(self, sync: Any, dest_dir: str | os.PathLike[str],
-                 on_pulled: OnPulled | None = None) -> None:
+                 on_pulled: OnPulled | None = None,
+                 on_error: Callable[[str], None] | None = None,
+                 sources: list[tuple[BucketRole, Bucket]] | None = None) -> None:
         self._sync = sync
         self._dest = Path(dest_dir)
         self._on_pulled = on_pulled
+        self._on_error = on_error
+        self._sources = sources  # opened once by the caller, else per pull
         self._scrub = scrubber_for(sync)
         self._wanted = wanted_checkpoint(sync)
         self._interval = float(getattr(sync, "pull_interval", 10) or 10)
@@ -49,6 +54,7 @@ class StandbyPuller:
         self.progress = TransferProgress()
         self.held_uuid: str | None = None
         self.held_path: Path | None = None
+        self.held_source: str | None = None  # "bucket" or "read_bucket"
         self.pulled_at: datetime | None = None
         self.last_error: str | None = None
         self.pulls = 0
@@ -84,13 +90,14 @@ class StandbyPuller:
         with self._lock:
             if self._wanted != "latest" and self.held_uuid == self._wanted:
                 return False
-            role, path, _ = pull_first(source_buckets(self._sync), self._wanted, self._dest,
+            sources = self._sources if self._sources is not None else source_buckets(self._sync)
+            role, path, _ = pull_first(sources, self._wanted, self._dest,
                                        callback=self.progress,
                                        should_stop=self._stop.is_set if cancellable else None)
             self.last_error = None
             if path.name == self.held_uuid:
                 return False
-            self.held_uuid, self.held_path = path.name, path
+            self.held_uuid, self.held_path, self.held_source = path.name, path, role
             self.pulled_at = datetime.now(timezone.utc)
             self.pulls += 1
             log.info("checkpoint %s pulled successfully from %s", path.name, role)
@@ -117,4 +124,12 @@ class StandbyPuller:
             except Exception as exc:  # a bug must not end following silently
                 self.last_error = self._scrub.describe(exc)
                 log.error("standby pull failed unexpectedly: %s", self.last_error)
+            else:
+                self._stop.wait(self._interval)
+                continue
+            if self._on_error is not None and self.last_error and not self._stop.is_set():
+                try:
+                    self._on_error(self.last_error)
+                except Exception:  # an observer's bug must not end following
+                    log.exception("standby error handler failed")
             self._stop.wait(self._interval)

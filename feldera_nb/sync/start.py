@@ -75,10 +75,12 @@ def pull_first(sources: list[tuple[BucketRole, Bucket]], wanted: str,
 
 
 def resolve_start(local_has_checkpoint: bool, sync: Any, dest_dir: str | os.PathLike[str], *,
-                  callback: Callback | None = None) -> StartDecision:
+                  callback: Callback | None = None,
+                  sources: list[tuple[BucketRole, Bucket]] | None = None) -> StartDecision:
     """Decide (and fetch) the checkpoint a pipeline starts from.
 
-    A pulled checkpoint is placed at ``<dest_dir>/<uuid>/``.  Raises
+    A pulled checkpoint is placed at ``<dest_dir>/<uuid>/``.  ``sources`` are the buckets
+    already opened for ``sync`` (default: :func:`source_buckets`).  Raises
     :class:`CheckpointNotFoundError` when nothing is found and ``fail_if_no_checkpoint``,
     and :class:`~feldera_nb.errors.SyncError` for any failure other than "not found".
     """
@@ -86,8 +88,9 @@ def resolve_start(local_has_checkpoint: bool, sync: Any, dest_dir: str | os.Path
         return StartDecision("local", detail="a local checkpoint exists")
     wanted = wanted_checkpoint(sync)
     try:
-        role, path, missing = pull_first(source_buckets(sync), wanted, dest_dir,
-                                         callback=callback)
+        role, path, missing = pull_first(
+            source_buckets(sync) if sources is None else sources, wanted, dest_dir,
+            callback=callback)
     except CheckpointNotFoundError as exc:
         if getattr(sync, "fail_if_no_checkpoint", False):
             raise CheckpointNotFoundError(f"fail_if_no_checkpoint is set and {exc}") from None

@@ -5,6 +5,11 @@ the UUID at once; :meth:`Syncer.status` / :meth:`Syncer.wait` follow it.  After 
 successful push, retention runs.  With ``push_interval`` set, the newest local checkpoint is
 pushed when that many seconds have passed since the end of the previous sync and it is not
 synced yet.  :meth:`Syncer.state` is a snapshot for widgets.
+
+The owner of the checkpoints (a pipeline) can follow each push: ``hold(uuid)`` is called (under
+the worker's lock) when a checkpoint is queued and ``release(uuid)`` when its push ends, so the
+local checkpoint can be kept from local retention meanwhile; ``on_event(uuid, status, error)``
+is called (outside the lock) when a push starts and when it ends.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from .transfer import DEFAULT_CONCURRENCY
 log = logging.getLogger(__name__)
 
 LatestCheckpoint = Callable[[], "str | os.PathLike[str] | None"]
+SyncEvent = Callable[[str, CheckpointStatus, "str | None"], None]
 
 
 @dataclass(frozen=True)
@@ -60,7 +66,11 @@ class Syncer:
     def __init__(self, sync: Any, *, latest_checkpoint: LatestCheckpoint,
                  owner: Owner | None = None, take_over: bool = False,
                  bucket: Bucket | None = None,
-                 max_concurrency: int = DEFAULT_CONCURRENCY) -> None:
+                 max_concurrency: int = DEFAULT_CONCURRENCY,
+                 progress: TransferProgress | None = None,
+                 hold: Callable[[str], None] | None = None,
+                 release: Callable[[str], None] | None = None,
+                 on_event: SyncEvent | None = None) -> None:
         self._bucket = bucket if bucket is not None else open_bucket(sync, "bucket")
         self._latest = latest_checkpoint
         self._owner = owner
@@ -73,7 +83,10 @@ class Syncer:
         self._queue: collections.deque[tuple[str, Path]] = collections.deque()
         self._status: dict[str, tuple[CheckpointStatus, str | None]] = {}
         self._closing = threading.Event()
-        self._progress = TransferProgress()
+        self._progress = progress if progress is not None else TransferProgress()
+        self._hold = hold
+        self._release = release
+        self._on_event = on_event
         self._current: str | None = None
         self._last_success: str | None = None
         self._last_error: str | None = None
@@ -113,7 +126,7 @@ class Syncer:
                 raise SyncError("the syncer is closed")
             state, _ = self._status.get(uuid, (CheckpointStatus.Unknown, None))
             if state not in (CheckpointStatus.Success, CheckpointStatus.InProgress):
-                self._status[uuid] = (CheckpointStatus.InProgress, None)
+                self._set_in_progress(uuid)
                 self._queue.append((uuid, directory))
                 self._cond.notify_all()
         return uuid
@@ -146,6 +159,26 @@ class Syncer:
                         f"sync of checkpoint {uuid} still running after {timeout_s} s")
                 self._cond.wait(left)
 
+    def mark_synced(self, uuid: str) -> None:
+        """Record that the bucket already holds ``uuid`` (it was pulled from there), so a
+        periodic push skips it and :meth:`last_successful` names it until the next push."""
+        with self._cond:
+            if self._status.get(uuid, (None,))[0] is not CheckpointStatus.InProgress:
+                self._status[uuid] = (CheckpointStatus.Success, None)
+                self._last_success = uuid
+                self._cond.notify_all()
+
+    def drain(self, timeout_s: float | None = None) -> bool:
+        """Wait until no push is queued or running; False when ``timeout_s`` ran out first."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        with self._cond:
+            while self._queue or self._current is not None:
+                left = None if deadline is None else deadline - time.monotonic()
+                if left is not None and left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
     def last_successful(self) -> str:
         """UUID of the last checkpoint synced successfully; SyncError when none was."""
         with self._cond:
@@ -174,11 +207,35 @@ class Syncer:
         """Stop the worker; a push still running is cut off (it never becomes visible)."""
         with self._cond:
             self._closing.set()
+            dropped = []
             while self._queue:
                 uuid, _ = self._queue.popleft()
-                self._status[uuid] = (CheckpointStatus.Failure, "the syncer was closed first")
+                self._set_done(uuid, CheckpointStatus.Failure, "the syncer was closed first")
+                dropped.append(uuid)
             self._cond.notify_all()
+        for uuid in dropped:
+            self._notify(uuid, CheckpointStatus.Failure, "the syncer was closed first")
         self._thread.join(timeout_s)
+
+    def _set_in_progress(self, uuid: str) -> None:
+        """Mark ``uuid`` queued (caller holds the lock) and hold it."""
+        self._status[uuid] = (CheckpointStatus.InProgress, None)
+        if self._hold is not None:
+            self._hold(uuid)
+
+    def _set_done(self, uuid: str, status: CheckpointStatus, error: str | None) -> None:
+        """Record the end of ``uuid``'s push (caller holds the lock) and release it."""
+        was = self._status.get(uuid, (None,))[0]
+        self._status[uuid] = (status, error)
+        if was is CheckpointStatus.InProgress and self._release is not None:
+            self._release(uuid)
+
+    def _notify(self, uuid: str, status: CheckpointStatus, error: str | None) -> None:
+        if self._on_event is not None:
+            try:
+                self._on_event(uuid, status, error)
+            except Exception:  # an observer's bug must not stop the worker
+                log.exception("sync event handler failed for checkpoint %s", uuid)
 
     # -- worker ---------------------------------------------------------------------
 
@@ -196,11 +253,14 @@ class Syncer:
         with self._cond:
             while not self._closing.is_set():
                 if self._queue:
-                    return self._queue.popleft()
+                    job = self._queue.popleft()
+                    self._current = job[0]  # set here, so drain() never sees a gap
+                    return job
                 now = time.monotonic()
                 if self._next_push is not None and now >= self._next_push:
                     job = self._periodic_job()
                     if job is not None:
+                        self._current = job[0]
                         return job
                     self._next_push = now + self._interval
                 self._cond.wait(None if self._next_push is None else self._next_push - now)
@@ -215,9 +275,10 @@ class Syncer:
         except SyncError as exc:
             log.warning("periodic sync skipped: %s", exc)
             return None
-        if self._status.get(uuid, (None,))[0] is CheckpointStatus.Success:
+        if self._status.get(uuid, (None,))[0] in (CheckpointStatus.Success,
+                                                  CheckpointStatus.InProgress):
             return None
-        self._status[uuid] = (CheckpointStatus.InProgress, None)
+        self._set_in_progress(uuid)
         return uuid, Path(latest)
 
     def _loop(self) -> None:
@@ -225,8 +286,7 @@ class Syncer:
             self._run(*job)
 
     def _run(self, uuid: str, directory: Path) -> None:
-        with self._cond:
-            self._current = uuid
+        self._notify(uuid, CheckpointStatus.InProgress, None)
         error = None
         deleted: list[str] = []
         try:
@@ -247,14 +307,16 @@ class Syncer:
         with self._cond:
             self._current = None
             if error is None:
-                self._status[uuid] = (CheckpointStatus.Success, None)
+                self._set_done(uuid, CheckpointStatus.Success, None)
                 self._last_success, self._pushed = uuid, self._pushed + 1
                 self._deleted = tuple(deleted)
                 log.info("checkpoint %s synced to %s", uuid, self._bucket.url)
             else:
-                self._status[uuid] = (CheckpointStatus.Failure, error)
+                self._set_done(uuid, CheckpointStatus.Failure, error)
                 self._last_error, self._failed = error, self._failed + 1
                 log.warning("checkpoint sync failed: %s", error)
             if self._interval:
                 self._next_push = time.monotonic() + self._interval
             self._cond.notify_all()
+        self._notify(uuid, CheckpointStatus.Success if error is None else CheckpointStatus.Failure,
+                     error)

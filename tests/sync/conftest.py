@@ -79,8 +79,10 @@ def moto_s3() -> Iterator[_servers.MotoS3]:
     server = _servers.start_moto()
     import s3fs
 
-    s3fs.S3FileSystem(key=server.key, secret=server.secret, endpoint_url=server.endpoint,
-                      skip_instance_cache=True).mkdir(BUCKET)
+    fs = s3fs.S3FileSystem(key=server.key, secret=server.secret, endpoint_url=server.endpoint,
+                           skip_instance_cache=True)
+    if not fs.exists(BUCKET):  # moto's state is per process: another fixture may have made it
+        fs.mkdir(BUCKET)
     yield server
     server.stop()
 
