@@ -136,11 +136,18 @@ class _Stateful:
         raise NotImplementedError
 
     def state(self) -> dict[str, pl.DataFrame]:
-        return {name: t.state() for name, t in self._traces().items()}
+        st = {name: t.state() for name, t in self._traces().items()}
+        for flag, value in self._flags().items():
+            st[flag] = pl.DataFrame({flag: [value]})
+        return st
 
     def restore(self, state: dict[str, pl.DataFrame]) -> None:
         for name, t in self._traces().items():
             t.restore(state.get(name, empty(t.schema)))
+        for flag in self._flags():
+            frame = state.get(flag)
+            setattr(self, flag, bool(frame[flag][0]) if frame is not None and frame.height
+                    else False)
 
     def state_rows(self) -> int:
         return sum(t.rows for t in self._traces().values())
@@ -265,18 +272,11 @@ class KeyedRecompute(_Stateful, Operator):
     def _flags(self) -> dict[str, object]:
         return {"started": self.started}
 
-    def state(self) -> dict[str, pl.DataFrame]:
-        st = super().state()
-        st["started"] = pl.DataFrame({"started": [self.started]})
-        return st
-
     def restore(self, state: dict[str, pl.DataFrame]) -> None:
         out = state.get("out")
         if out is not None:
             self._fix_key_dtypes({k: out.schema[k] for k in self._kn})
         super().restore(state)
-        flag = state.get("started")
-        self.started = bool(flag["started"][0]) if flag is not None and flag.height else False
 
     def _fix_key_dtypes(self, dtypes: dict[str, pl.DataType]) -> None:
         if not self._out_dtypes_set:
@@ -404,16 +404,6 @@ class LinearAggregate(_Stateful, Operator):
 
     def _flags(self) -> dict[str, object]:
         return {"started": self.started}
-
-    def state(self) -> dict[str, pl.DataFrame]:
-        st = super().state()
-        st["started"] = pl.DataFrame({"started": [self.started]})
-        return st
-
-    def restore(self, state: dict[str, pl.DataFrame]) -> None:
-        super().restore(state)
-        flag = state.get("started")
-        self.started = bool(flag["started"][0]) if flag is not None and flag.height else False
 
     def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
         assert self.finish is not None
