@@ -104,7 +104,7 @@ class Pool:
     def _options(self) -> dict:
         a = self.args
         return {"engine": a.engine, "sample": a.sample, "suite": a.suite, "chunk": a.chunk,
-                "root": str(self.root), "memory_gb": a.memory_gb}
+                "window": a.window, "root": str(self.root), "memory_gb": a.memory_gb}
 
 
 def _progress(r: FileResult) -> None:
@@ -135,8 +135,8 @@ def _worker(tid: int, file: str, modes: list[str], opts: dict, out: mp.Queue) ->
     try:
         sample = suite_sample(file) if opts["suite"] else opts["sample"]
         results = run_file(file, engine=opts["engine"], modes=modes, sample=sample,
-                           chunk=opts["chunk"], root=Path(opts["root"]), emit=emit,
-                           on_plan=lambda n: out.put((tid, "plan", n)))
+                           chunk=opts["chunk"], window=opts["window"], root=Path(opts["root"]),
+                           emit=emit, on_plan=lambda n: out.put((tid, "plan", n)))
     except BaseException as exc:  # noqa: BLE001 - report, never hang the parent
         for mode in modes:
             flush(mode)

@@ -93,13 +93,17 @@ class Checked:
 class Runner:
     """Checks a program's views once, then runs them in each mode.
 
-    ``chunk`` caps the number of views in one session; ``seed`` fixes the junk rows.
+    ``chunk`` caps the views of one session and ``window`` the distinct data states they are
+    read at; ``seed`` fixes the junk rows.
     """
 
-    def __init__(self, engine: Engine, *, seed: int = 0, chunk: int = 1000) -> None:
+    def __init__(
+        self, engine: Engine, *, seed: int = 0, chunk: int = 1000, window: int = 16
+    ) -> None:
         self.engine = engine
         self.seed = seed
         self.chunk = chunk
+        self.window = window
 
     def check(self, program: Program, only: set[int] | None = None) -> Checked:
         """Compile every view alone; keep those the engine takes (``only``: query indexes)."""
@@ -128,11 +132,29 @@ class Runner:
                 tables = _schema(part.seg, part.views, [case.query.sql]).tables
                 groups[tuple(t.name for t in tables)].append(case)
             for _, cases in sorted(groups.items()):
-                for start in range(0, len(cases), self.chunk):
-                    chunk = cases[start : start + self.chunk]
+                for chunk in self._windows(cases):
                     schema = _schema(part.seg, part.views, [c.query.sql for c in chunk])
                     run.views(part.index, part.seg, schema, chunk)
         return run.result
+
+    def _windows(self, cases: list[QueryCase]) -> list[list[QueryCase]]:
+        """Split cases (in state order) into sessions of at most ``chunk`` views read at no
+        more than ``window`` distinct states; a session loads its first state and then takes
+        the script's changes in order up to its last, so no view sits through every step of
+        a long script."""
+        out: list[list[QueryCase]] = []
+        current: list[QueryCase] = []
+        states: set[int] = set()
+        for case in sorted(cases, key=lambda c: c.state):
+            new_state = case.state not in states
+            if current and (len(current) >= self.chunk or (new_state and len(states) >= self.window)):
+                out.append(current)
+                current, states = [], set()
+            current.append(case)
+            states.add(case.state)
+        if current:
+            out.append(current)
+        return out
 
     def _check_segment(
         self, index: int, seg: Segment, cases: list[QueryCase], refused: list
@@ -226,11 +248,11 @@ class _Run:
         for case in cases:
             by_state[case.state].append(case)
         columns = {t.name: t.columns for t in schema.tables}
-        rng = random.Random(f"{self.seed}:{self.path}:{index}")
+        rng = random.Random(f"{self.seed}:{self.path}:{index}:{cases[0].index}")
         verdicts: list[tuple[QueryCase, tuple[str, str, str]]] = []
         prev: dict[str, list[tuple]] = {}
         try:
-            for k in range(max(by_state) + 1):
+            for k in range(min(by_state), max(by_state) + 1):
                 state = {t: rows for t, rows in seg.states[k].items() if t in columns}
                 t0 = time.perf_counter()
                 for step in transition(prev, state, columns, self.mode, rng):

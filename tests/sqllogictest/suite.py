@@ -109,6 +109,7 @@ def run_file(
     modes: Sequence[str] = ("batch",),
     sample: int | None = None,
     chunk: int = 1000,
+    window: int = 16,
     root: Path | None = None,
     emit: Callable[[str, Outcome], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
@@ -127,7 +128,7 @@ def run_file(
     picked = sample_indexes(program, sample)
     if on_plan is not None:
         on_plan(len(picked) if picked is not None else len(program.cases))
-    runner = Runner(engine_named(engine), chunk=chunk)
+    runner = Runner(engine_named(engine), chunk=chunk, window=window)
     checked = runner.check(program, picked)
     results = []
     for mode in modes:
