@@ -267,13 +267,20 @@ def render_approval(h: Html, diff: dict[str, tuple[str, ...]]) -> None:
 
 
 def render_sync(h: Html, s: SyncState, checkpoints: tuple[CheckpointRow, ...] = ()) -> None:
-    """The sync panel: bucket (credentials hidden), last push, push in progress, standby."""
+    """The sync panel: bucket (credentials hidden), last push, transfer in progress, standby."""
     seq_of = {c.uuid: c.seq for c in checkpoints if c.uuid}
 
-    def name(uuid: str | None) -> str:
+    def name(uuid: str | None) -> tuple[str, bool]:
+        """How a checkpoint is named, and whether that name varies between runs (a uuid)."""
         if uuid is None:
-            return "none"
-        return f"checkpoint {seq_of[uuid]}" if uuid in seq_of else "a checkpoint"
+            return "none", False
+        if uuid in seq_of:
+            return f"checkpoint {seq_of[uuid]}", False
+        return f"checkpoint {uuid[:8]}", True
+
+    def transfer(uuid: str | None) -> str:
+        return (f"{name(uuid)[0]}: {fmt_bytes(s.bytes_done)} of {fmt_bytes(s.bytes_total)}, "
+                f"{s.files_done}/{s.files_total} files")
 
     rows: list[tuple[str, Any, bool]] = [("bucket", s.bucket, False)]
     if s.provider:
@@ -285,15 +292,18 @@ def render_sync(h: Html, s: SyncState, checkpoints: tuple[CheckpointRow, ...] = 
     rows.append(("credentials", ", ".join(f"{c} ***" for c in s.credentials) or "none", False))
     rows.append(("periodic push", "off" if s.push_interval is None
                  else f"every {s.push_interval} s", False))
+    if s.started_from in ("bucket", "read_bucket"):
+        rows.append(("started from", f"the {s.started_from.replace('_', ' ')}", False))
     if s.standby:
         rows.append(("standby", f"pulls every {s.pull_interval} s until activate()", False))
-        rows.append(("standby holds", name(s.standby_held), False))
+        rows.append(("standby holds", *name(s.standby_held)))
         if s.standby_error:
             rows.append(("standby error", s.standby_error, False))
-    rows.append(("last successful sync", name(s.last_success), False))
+    rows.append(("last successful sync", *name(s.last_success)))
     if s.pushing:
-        rows.append(("pushing", f"{name(s.pushing)}: {fmt_bytes(s.bytes_done)} of "
-                     f"{fmt_bytes(s.bytes_total)}, {s.files_done}/{s.files_total} files", True))
+        rows.append(("pushing", transfer(s.pushing), True))
+    if s.pulling:
+        rows.append(("pulling", transfer(s.pulling), True))
     if s.next_push_in_s is not None:
         rows.append(("next push in", fmt_seconds(s.next_push_in_s), True))
     if s.pushed or s.failed:

@@ -45,17 +45,23 @@ def render_checkpoints(rows: tuple[CheckpointRow, ...]) -> str:
 
 
 def render_sync(s: SyncState, checkpoints: tuple[CheckpointRow, ...] = ()) -> str:
-    """``s3://bucket/prefix, credentials hidden, last synced checkpoint 2``."""
+    """``s3://bucket/prefix, credentials hidden, last synced checkpoint 2`` (no uuids: a
+    checkpoint not in the local list is "a checkpoint")."""
     seq_of = {c.uuid: c.seq for c in checkpoints if c.uuid}
+
+    def name(uuid: str) -> str:
+        return f"checkpoint {seq_of[uuid]}" if uuid in seq_of else "a checkpoint"
+
     parts = [s.bucket]
     if s.credentials:
         parts.append("credentials hidden")
     if s.standby:
         held = s.standby_held
-        parts.append("standby, holds " + ("nothing yet" if held is None else
-                                          f"checkpoint {seq_of.get(held, '?')}"))
+        parts.append("standby, holds " + ("nothing yet" if held is None else name(held)))
     if s.last_success is not None:
-        parts.append(f"last synced checkpoint {seq_of.get(s.last_success, '?')}")
+        parts.append(f"last synced {name(s.last_success)}")
     if s.pushing is not None:
         parts.append("push in progress")
+    if s.pulling is not None:
+        parts.append("pull in progress")
     return ", ".join(parts)

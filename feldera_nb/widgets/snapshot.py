@@ -26,6 +26,8 @@ REDACTED = "***"
 
 # Credentials inside URLs (``s3://KEY:SECRET@bucket``) and connection strings.
 _URL_USERINFO = re.compile(r"(?<=://)[^/@\s]+@")
+# "started from bucket checkpoint <uuid>" in a recovery report: the text forms name no uuids
+_STARTED_FROM = re.compile(r"started from (bucket|read_bucket) checkpoint [0-9a-f-]{36}")
 _LOCK_WAIT_S = 0.05
 
 
@@ -120,6 +122,7 @@ class SyncState:
     last_success: str | None = None
     last_error: str | None = None
     pushing: str | None = None
+    pulling: str | None = None
     bytes_done: int = 0
     bytes_total: int = 0
     files_done: int = 0
@@ -129,6 +132,8 @@ class SyncState:
     failed: int = 0
     standby_held: str | None = None
     standby_error: str | None = None
+    standby_pulls: int = 0
+    started_from: str | None = None
 
 
 @dataclass(frozen=True)
@@ -303,7 +308,7 @@ def collect(p: Any, log: EventLog | None = None, *,
     recovery_live, recovery_duration, ck_events, warnings = (
         log.view() if log is not None else ({}, None, {}, []))
     sync = _sync_state(p, cfg, redact)
-    synced = _synced_uuids(p)
+    synced = _synced_uuids(p, [getattr(e, "uuid", None) for e in entries])
     checkpoints = _checkpoint_rows(entries, ck_events, synced if sync is not None else None)
     state_rows = stats.get("state_rows")
     return DashboardSnapshot(
@@ -462,7 +467,9 @@ def _recovery_state(report: Any, live: dict[str, Any], duration: float | None,
         skipped=tuple(getattr(report, "skipped", ()) or ()),
         warnings=tuple(getattr(report, "warnings", ()) or ()),
         bootstrapped_views=tuple(getattr(report, "bootstrapped_views", ()) or ()),
-        duration_s=duration, finished=True, report_text=str(report))
+        duration_s=duration, finished=True,
+        report_text=_STARTED_FROM.sub(lambda m: f"started from the {m[1].replace('_', ' ')}",
+                                      str(report)))
 
 
 def _approval(p: Any) -> dict[str, tuple[str, ...]] | None:
@@ -479,6 +486,9 @@ def _sync_config(cfg: Any) -> Any:
 
 
 def _sync_state(p: Any, cfg: Any, redact: Callable[[str], str]) -> SyncState | None:
+    """The sync panel's state: the config (credentials named, never shown) and, once the
+    pipeline has started with sync, its :class:`~feldera_nb.pipeline.events.SyncSnapshot`
+    (``p._sync_snapshot()``, no I/O)."""
     sync = _sync_config(cfg)
     if sync is None:
         return None
@@ -486,27 +496,29 @@ def _sync_state(p: Any, cfg: Any, redact: Callable[[str], str]) -> SyncState | N
     creds = tuple(name for name in getattr(sync, "SECRET_FIELDS", ())
                   if getattr(sync, name, None) is not None)
     read_url = getattr(sync, "read_url", None)
-    values: dict[str, Any] = {}
-    syncer = getattr(p, "_syncer", None)
-    state = _call(syncer, "state") if syncer is not None else None
-    if state is not None:
-        prog = getattr(state, "progress", None)
-        next_at = getattr(state, "next_push_at", None)
+    values: dict[str, Any] = {"standby": bool(getattr(sync, "standby", False))}
+    snap = _call(p, "_sync_snapshot")
+    if snap is not None:
+        phase = getattr(snap, "phase", None)
+        following = bool(getattr(snap, "standby", False))
         values.update(
-            last_success=getattr(state, "last_success", None),
-            last_error=getattr(state, "last_error", None),
-            pushing=getattr(state, "current_uuid", None),
-            bytes_done=int(getattr(prog, "bytes_done", 0) or 0),
-            bytes_total=int(getattr(prog, "bytes_total", 0) or 0),
-            files_done=int(getattr(prog, "files_done", 0) or 0),
-            files_total=int(getattr(prog, "files_total", 0) or 0),
-            pushed=int(getattr(state, "pushed", 0) or 0),
-            failed=int(getattr(state, "failed", 0) or 0),
-            next_push_in_s=_seconds_until(next_at))
-    standby = getattr(p, "_standby", None)
-    if standby is not None:
-        values.update(standby_held=getattr(standby, "held_uuid", None),
-                      standby_error=getattr(standby, "last_error", None))
+            last_success=getattr(snap, "last_synced", None),
+            last_error=getattr(snap, "last_error", None),
+            pushing=getattr(snap, "checkpoint", None) if phase == "push" else None,
+            pulling=getattr(snap, "checkpoint", None) if phase == "pull" else None,
+            bytes_done=int(getattr(snap, "bytes_done", 0) or 0),
+            bytes_total=int(getattr(snap, "bytes_total", 0) or 0),
+            files_done=int(getattr(snap, "files_done", 0) or 0),
+            files_total=int(getattr(snap, "files_total", 0) or 0),
+            pushed=int(getattr(snap, "pushed", 0) or 0),
+            failed=int(getattr(snap, "failed", 0) or 0),
+            next_push_in_s=_seconds_until(getattr(snap, "next_push_at", None)),
+            standby=following,
+            standby_held=getattr(snap, "held_checkpoint", None) if following else None,
+            standby_pulls=int(getattr(snap, "pulls", 0) or 0),
+            started_from=getattr(snap, "start_source", None))
+        if following:
+            values["standby_error"], values["last_error"] = values["last_error"], None
     for key in ("last_error", "standby_error"):
         if values.get(key):
             values[key] = redact(str(values[key]))
@@ -515,7 +527,6 @@ def _sync_state(p: Any, cfg: Any, redact: Callable[[str], str]) -> SyncState | N
         endpoint=redact(str(sync.endpoint)) if getattr(sync, "endpoint", None) else None,
         read_bucket=redact(str(read_url)) if read_url else None, credentials=creds,
         push_interval=getattr(sync, "push_interval", None),
-        standby=bool(getattr(sync, "standby", False)),
         pull_interval=getattr(sync, "pull_interval", None), **values)
 
 
@@ -529,14 +540,20 @@ def _seconds_until(when: Any) -> float | None:
         return None
 
 
-def _synced_uuids(p: Any) -> set[str]:
-    syncer = getattr(p, "_syncer", None)
-    if syncer is None:
+def _synced_uuids(p: Any, uuids: Iterable[str | None]) -> set[str]:
+    """Which of ``uuids`` were pushed successfully (asks the pipeline's sync, no I/O; never
+    creates it)."""
+    csync = getattr(p, "_csync", None)
+    if csync is None:
         return set()
-    statuses = getattr(syncer, "_status", None) or {}
     out = set()
-    for uuid, value in dict(statuses).items():
-        status = value[0] if isinstance(value, tuple) else value
+    for uuid in uuids:
+        if uuid is None:
+            continue
+        try:
+            status = csync.status(uuid)
+        except Exception:  # noqa: BLE001 - a card shows what it can
+            continue
         if _value(status, "") == "Success":
             out.add(uuid)
     return out

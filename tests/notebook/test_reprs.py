@@ -122,3 +122,47 @@ def test_failed_pipeline_shows_its_error(shop):
 def test_formatters():
     assert fmt_bytes(None) == "-" and fmt_bytes(512) == "512 B" and fmt_bytes(2048) == "2.0 KiB"
     assert fmt_seconds(0.0123) == "12 ms" and fmt_seconds(2.5) == "2.50 s"
+
+
+def _memory_sync(tmp_path, name, **sync):
+    cfg = _sync_config(tmp_path / name, bucket=f"memory://fnb-cards-{tmp_path.name}", **sync)
+    cfg["fault_tolerance"]["model"] = "exactly_once"
+    return cfg
+
+
+def test_sync_panel_follows_pushes_and_the_standby(tmp_path):
+    """The sync panel reads the pipeline's SyncSnapshot: last successful push, the synced
+    column, a standby's held checkpoint, where an activated standby started from."""
+    pytest.importorskip("fsspec")
+    import threading
+    sql = "CREATE TABLE t (x INT); CREATE MATERIALIZED VIEW n AS SELECT COUNT(*) AS c FROM t;"
+    primary = Pipeline(sql, name="p", runtime_config=_memory_sync(tmp_path, "primary"))
+    standby = Pipeline(sql, name="p", runtime_config=_memory_sync(
+        tmp_path, "standby", standby=True, pull_interval=1, start_from_checkpoint="latest"))
+    try:
+        primary.start()
+        primary.input_json("t", [{"x": 1}])
+        primary.checkpoint(wait=True)
+        uuid = primary.sync_checkpoint(wait=True)
+        text = _text(primary)
+        assert "last synced checkpoint 1" in text and uuid not in text
+        html = primary._repr_html_()
+        assert "last successful sync" in html and "checkpoint 1" in html
+        assert collect(primary).checkpoints[0].synced is True
+        pulled = threading.Event()
+        standby.subscribe(lambda e: pulled.set() if e.kind == "sync" and e.phase == "pull"
+                          and e.status == "Success" else None)
+        standby.start()
+        assert pulled.wait(30)
+        assert collect(standby).sync.standby_held == uuid
+        assert "standby, holds a checkpoint" in _text(standby)
+        assert "standby holds" in standby._repr_html_()
+        primary.stop(force=True)
+        standby.activate()
+        text = _text(standby)
+        assert "recovery: started from the bucket; checkpoint seq 1" in text
+        assert uuid not in text and "standby" not in text
+        assert "started from" in sync_html(standby)
+    finally:
+        primary.stop(force=True)
+        standby.stop(force=True)
