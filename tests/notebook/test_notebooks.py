@@ -21,7 +21,9 @@ SANITIZE = ROOT / "notebooks" / "nbval_sanitize.cfg"
 
 
 def test_there_are_notebooks():
-    assert {p.name for p in NOTEBOOKS} >= {"quickstart.ipynb"}
+    assert {p.name for p in NOTEBOOKS} >= {"quickstart.ipynb", "checkpoints.ipynb",
+                                           "fault_tolerance_models.ipynb",
+                                           "checkpoint_sync.ipynb"}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
