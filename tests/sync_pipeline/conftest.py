@@ -27,6 +27,8 @@ from feldera_nb.config import Secret  # noqa: E402
 from feldera_nb.pipeline import Pipeline  # noqa: E402
 from feldera_nb.pipeline.events import Event  # noqa: E402
 
+from ._workload import SQL, rows, views  # noqa: E402, F401
+
 TESTS = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(TESTS))
 import _servers  # noqa: E402
@@ -46,25 +48,6 @@ _sync = _load_sync_conftest()
 Backend = _sync.Backend
 BUCKET = _sync.BUCKET
 BACKENDS = ("s3", "gcs", "azure")
-
-SQL = """
-CREATE TABLE t (k INT NOT NULL PRIMARY KEY, grp VARCHAR NOT NULL, v INT);
-CREATE MATERIALIZED VIEW totals AS
-    SELECT grp, SUM(v) AS total, COUNT(*) AS n FROM t GROUP BY grp;
-CREATE MATERIALIZED VIEW big AS SELECT k, v FROM t WHERE v >= 50;
-"""
-
-
-def rows(start: int, n: int) -> list[dict[str, Any]]:
-    """``n`` rows of ``t`` with keys from ``start``."""
-    return [{"k": k, "grp": f"g{k % 3}", "v": (k * 37) % 101} for k in range(start, start + n)]
-
-
-def views(p: Pipeline) -> dict[str, list[dict[str, Any]]]:
-    """The contents of every view, sorted (the oracle the scenarios compare)."""
-    return {"totals": p.query("SELECT * FROM totals ORDER BY grp").to_dicts(),
-            "big": p.query("SELECT * FROM big ORDER BY k").to_dicts()}
-
 
 # -- servers: tests/sync's fixtures, registered here again (this directory's own instances) --
 
