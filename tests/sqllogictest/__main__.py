@@ -75,8 +75,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--update-thresholds", action="store_true",
                    help="with --suite: set thresholds.json floors to the measured pass rates")
     p.add_argument("--chunk", type=int, default=1000, help="views per pipeline (default 1000)")
-    p.add_argument("--window", type=int, default=16,
-                   help="data states one pipeline is read at (default 16)")
+    p.add_argument("--window", type=int, default=4,
+                   help="data states one pipeline is read at (default 4)")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per file (all its modes)")
     p.add_argument("--memory-gb", type=float, default=6.0, help="address-space limit per job")
     p.add_argument("--corpus", default=None, help="corpus folder (default: $FELDERA_NB_SLT_DIR "

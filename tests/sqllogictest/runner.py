@@ -98,7 +98,7 @@ class Runner:
     """
 
     def __init__(
-        self, engine: Engine, *, seed: int = 0, chunk: int = 1000, window: int = 16
+        self, engine: Engine, *, seed: int = 0, chunk: int = 1000, window: int = 4
     ) -> None:
         self.engine = engine
         self.seed = seed

@@ -109,7 +109,7 @@ def run_file(
     modes: Sequence[str] = ("batch",),
     sample: int | None = None,
     chunk: int = 1000,
-    window: int = 16,
+    window: int = 4,
     root: Path | None = None,
     emit: Callable[[str, Outcome], None] | None = None,
     on_plan: Callable[[int], None] | None = None,
