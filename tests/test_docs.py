@@ -14,7 +14,8 @@ import pytest
 import feldera_nb
 
 # Modules that need optional packages or a notebook kernel to import.
-OPTIONAL = ("feldera_nb.magics", "feldera_nb.widgets", "feldera_nb.sync")
+OPTIONAL = ("feldera_nb.magics", "feldera_nb.widgets", "feldera_nb.sync",
+            "feldera_nb.pipeline.checkpoint_sync")
 
 
 def _modules() -> list[str]:

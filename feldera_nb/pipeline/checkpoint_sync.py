@@ -185,7 +185,7 @@ class CheckpointSync:
         that error.
         """
         with self._lock:
-            self._close_syncer(drain_s=None)
+            self._close_syncer()
             self._open_error = None
             self._attached = True
             try:
@@ -214,19 +214,25 @@ class CheckpointSync:
                     self.decision.uuid is not None:
                 self._syncer.mark_synced(self.decision.uuid)
 
-    def detach(self, *, drain_s: float | None = None) -> None:
-        """Stop pushing; with ``drain_s`` first let queued pushes finish for that long."""
+    def drain(self, timeout_s: float) -> None:
+        """Let queued and running pushes finish (for a graceful stop), for ``timeout_s`` at
+        most; then they are cut off by :meth:`detach`.  Holds no lock while waiting, so
+        event listeners may read the snapshot meanwhile."""
+        syncer = self._syncer
+        if syncer is not None and not syncer.drain(timeout_s):
+            self._events.emit(Event("warning", message=f"checkpoint sync still running after "
+                                                       f"{timeout_s} s; cut off"))
+
+    def detach(self) -> None:
+        """Stop pushing (a push still running is cut off and never becomes visible)."""
         with self._lock:
             self._attached = False
-            self._close_syncer(drain_s=drain_s)
+            self._close_syncer()
 
-    def _close_syncer(self, *, drain_s: float | None) -> None:
+    def _close_syncer(self) -> None:
         syncer, self._syncer = self._syncer, None
         if syncer is None:
             return
-        if drain_s is not None and not syncer.drain(drain_s):
-            self._events.emit(Event("warning", message=f"checkpoint sync still running after "
-                                                       f"{drain_s} s; cut off"))
         syncer.close()
         self._previous = [syncer, *self._previous][:4]
 
@@ -439,7 +445,7 @@ class CheckpointSync:
         """Stop everything at once (the pipeline failed or is going away)."""
         with self._lock:
             self._attached = False
-            self._close_syncer(drain_s=None)
+            self._close_syncer()
             if self._puller is not None:
                 self.end_standby(activated=False)
 

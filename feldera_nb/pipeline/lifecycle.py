@@ -233,10 +233,13 @@ class Lifecycle(SyncVerbs):
         stops at once (queued checkpoints still finish); without storage state is discarded.
         Raises :class:`~feldera_nb.errors.CheckpointError` if the final checkpoint fails (the
         pipeline is stopped anyway; the previous checkpoint and the journal are intact).
+        With checkpoint sync, ``force=False`` first lets running pushes finish (``timeout_s``,
+        default 30 s); ``force=True`` cuts them off (a cut-off push never becomes visible).
         """
         if self._driver is not None:
             self._driver.stop()
             self._driver = None
+        self._sync_drain(force=force, timeout_s=timeout_s)
         with self._lock:
             self._tx = None
             final = PipelineStatus.STOPPED
@@ -254,7 +257,7 @@ class Lifecycle(SyncVerbs):
                         final = PipelineStatus.SUSPENDED
                 except PipelineTimeoutError as e:
                     error = e
-            self._sync_stop(force=force, timeout_s=timeout_s)
+            self._sync_stop()
             self._close_storage()
             self._pending = None
             self._set_status(final)

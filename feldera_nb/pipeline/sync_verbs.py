@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
 _STOPPED = (PipelineStatus.STOPPED, PipelineStatus.SUSPENDED, PipelineStatus.FAILED)
 ACTIVATED_FILE: Final = "sync_activated.json"  # in the storage directory, once activated
+_DRAIN_S: Final = 30.0  # how long a graceful stop lets running pushes finish by default
 
 
 class SyncVerbs:
@@ -186,14 +187,13 @@ class SyncVerbs:
         assert cs is not None
         try:
             cs.final_pull()
-        except BaseException:
+            with self._lock:
+                self._require(PipelineStatus.STANDBY, what="activate")  # stop() meanwhile?
+                self._sync_activation = cs.held_decision()
+                cs.end_standby(activated=True)
+                self._set_status(PipelineStatus.INITIALIZING)
+        finally:
             self._activating = False
-            raise
-        with self._lock:
-            self._sync_activation = cs.held_decision()
-            cs.end_standby(activated=True)
-            self._activating = False
-            self._set_status(PipelineStatus.INITIALIZING)
         self._start(self._standby_policy, PipelineStatus.RUNNING)
 
     def _sync_before_open(self, has_local: bool) -> bool:
@@ -222,14 +222,19 @@ class SyncVerbs:
             return report
         return replace(report, source=cs.decision.source, source_detail=cs.decision.detail)
 
-    def _sync_stop(self, *, force: bool, timeout_s: float | None) -> None:
-        """Stopping: end a standby; let queued pushes finish unless ``force``."""
+    def _sync_drain(self, *, force: bool, timeout_s: float | None) -> None:
+        """Before a graceful stop (without the pipeline's lock): let pushes finish."""
+        if self._csync is not None and not force:
+            self._csync.drain(_DRAIN_S if timeout_s is None else timeout_s)
+
+    def _sync_stop(self) -> None:
+        """Stopping: end a standby, stop pushing."""
         cs = self._csync
         if cs is None:
             return
         if cs.standby_running:
             cs.end_standby(activated=False)
-        cs.detach(drain_s=None if force else (30.0 if timeout_s is None else timeout_s))
+        cs.detach()
 
     def _sync_close(self) -> None:
         if self._csync is not None:

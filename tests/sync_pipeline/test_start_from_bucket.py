@@ -36,6 +36,8 @@ def test_manual_sync_then_start_from_latest_and_from_uuid(backend: Any, prefix: 
     assert p.recovery.source == "empty"
     with pytest.raises(SyncError, match="no checkpoint has been synced"):
         p.last_successful_checkpoint_sync()
+    with pytest.raises(SyncError, match="no local checkpoint"):
+        p.sync_checkpoint()
     state1 = fill(p, 0, 20)
     first = p.sync_checkpoint(wait=True, timeout_s=60)
     assert first == p.checkpoints()[-1].uuid
