@@ -218,3 +218,28 @@ def test_widget_after_the_live_module_was_imported(shop):
     import feldera_nb.widgets.live  # noqa: F401
     assert callable(widgets.dashboard)
     assert shop.widget() is shop.widget()
+
+
+def test_sync_panel_redraws_on_sync_events(tmp_path):
+    """A push sends sync events; the dashboard's sync panel follows them (no polling)."""
+    pytest.importorskip("fsspec")
+    from feldera_nb import Pipeline
+    cfg = {"fault_tolerance": {"model": "exactly_once", "checkpoint_interval_secs": None},
+           "storage_config": {"path": str(tmp_path / "state")},
+           "storage": {"backend": {"name": "file", "config": {"sync": {
+               "bucket": f"memory://fnb-board-{tmp_path.name}", "push_interval": 60}}}}}
+    p = Pipeline("CREATE TABLE t (x INT);", name="synced", runtime_config=cfg)
+    try:
+        p.start()
+        board = p.widget()
+        _wait(lambda: "Checkpoint sync" in board.sync.value)
+        assert "last successful sync" in board.sync.value and "every 60 s" in board.sync.value
+        assert board.buttons["sync"].layout.display is None
+        p.input_json("t", [{"x": 1}])
+        p.checkpoint(wait=True)
+        p.sync_checkpoint(wait=True)
+        _wait(lambda: "pushes" in board.sync.value)
+        assert "1 done, 0 failed" in board.sync.value
+        assert ">checkpoint 1<" in board.sync.value
+    finally:
+        p.stop(force=True)
