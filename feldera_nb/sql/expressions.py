@@ -21,6 +21,7 @@ the rows that reach them (SQL evaluates them lazily; Polars evaluates every bran
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -74,7 +75,17 @@ class Resolver(Protocol):
 def literal(value: object, t: SqlType) -> TypedExpr:
     """A constant of type ``t`` (nullable exactly when ``value`` is None)."""
     t = t.with_nullable(value is None)
-    return TypedExpr(pl.lit(value, dtype=to_polars(t)), t, value)
+    try:
+        lit = _cached_lit(type(value), value, t)
+    except TypeError:  # unhashable value
+        lit = pl.lit(value, dtype=to_polars(t))
+    return TypedExpr(lit, t, value)
+
+
+@functools.lru_cache(maxsize=4096)
+def _cached_lit(_kind: type, value: object, t: SqlType) -> pl.Expr:
+    # Building a Polars literal costs ~0.1 ms; programs repeat the same constants a lot.
+    return pl.lit(value, dtype=to_polars(t))
 
 
 def _null_of(t: SqlType) -> TypedExpr:
