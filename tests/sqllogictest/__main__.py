@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m tests.sqllogictest", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("files", nargs="*", help="files or folders relative to the corpus (default: all)")
+    p.add_argument("files", nargs="*",
+                   help="files or folders relative to the corpus (default: all)")
     p.add_argument("--engine", default="feldera", choices=["feldera", "duckdb", "sqlite"])
     p.add_argument("--mode", default="both", choices=[*MODES, "both"])
     p.add_argument("--jobs", type=int, default=2, help="files run at once (default 2)")

@@ -22,7 +22,9 @@ from .values import format_rows, md5_of, sort_values
 
 _DML = re.compile(r"^\s*(INSERT|DELETE|UPDATE|REPLACE)\b", re.I)
 _CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
-_CREATE_VIEW = re.compile(r"^\s*CREATE\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+AS\s+(.*)$", re.I | re.S)
+_CREATE_VIEW = re.compile(
+    r"^\s*CREATE\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+AS\s+(.*)$", re.I | re.S
+)
 _DROP = re.compile(r"^\s*DROP\s+(TABLE|VIEW|INDEX)\s+(?:IF\s+EXISTS\s+)?(\w+)", re.I)
 _CREATE_INDEX = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\b", re.I)
 

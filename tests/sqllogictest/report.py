@@ -87,7 +87,8 @@ def write_artifacts(results: Sequence[FileResult], out: Path) -> None:
             for o in r.unsupported:
                 f.write(f"{o.path}:{o.line} [{r.mode}] {o.detail}\n    {_one_line(o.sql)}\n")
     with open(out / "slt_reasons.txt", "w", encoding="utf-8") as f:
-        for title, pick in (("errors and wrong answers", "problems"), ("unsupported", "unsupported")):
+        kinds = (("errors and wrong answers", "problems"), ("unsupported", "unsupported"))
+        for title, pick in kinds:
             items = [o for r in results for o in getattr(r, pick)]
             f.write(f"# {title}: {len(items)}\n")
             for cause, n, example in reasons(items):

@@ -147,7 +147,8 @@ class Runner:
         states: set[int] = set()
         for case in sorted(cases, key=lambda c: c.state):
             new_state = case.state not in states
-            if current and (len(current) >= self.chunk or (new_state and len(states) >= self.window)):
+            full = len(current) >= self.chunk or (new_state and len(states) >= self.window)
+            if current and full:
                 out.append(current)
                 current, states = [], set()
             current.append(case)

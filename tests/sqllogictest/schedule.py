@@ -90,7 +90,8 @@ def _incremental(
     junk2 = Counter(_junk_row(cols, domain, rng) for _ in range(max(1, n_junk // 2)))
     early_junk, late_junk = _split(junk1, rng)
     present = (prev & nxt) + ins[0]
-    bounce = Counter(rng.sample(sorted(present.elements(), key=repr), min(2, sum(present.values()))))
+    candidates = sorted(present.elements(), key=repr)
+    bounce = Counter(rng.sample(candidates, min(2, len(candidates))))
     additions = [ins[0] + junk1, ins[1] + junk2, bounce]
     removals = [dels[0], bounce + early_junk, dels[1] + late_junk + junk2]
     return [_weighted(add, rem) for add, rem in zip(additions, removals, strict=True)]

@@ -50,7 +50,7 @@ def write_floors(results: Sequence[FileResult]) -> None:
 
 
 def corpus_dir() -> Path:
-    """The sqllogictest folder: ``$FELDERA_NB_SLT_DIR`` or ``<repo>/../shared/data/sqllogictest``."""
+    """The corpus folder: ``$FELDERA_NB_SLT_DIR``, else ``<repo>/../shared/data/sqllogictest``."""
     env = os.environ.get(ENV_DIR)
     return Path(env) if env else REPO.parent / "shared" / "data" / "sqllogictest"
 
