@@ -15,12 +15,14 @@ Named after Feldera's Python SDK, so a notebook pipeline reads like one on a Fel
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import polars as pl
+from sqlglot import exp
 
 from feldera_nb.config import RuntimeConfig
 from feldera_nb.connectors import build_connectors
@@ -36,7 +38,10 @@ from feldera_nb.pipeline.notebook import NotebookViews
 from feldera_nb.pipeline.ordering import sort_like_query
 from feldera_nb.pipeline.outputs import OutputHandler, ViewStore, named
 from feldera_nb.pipeline.stats import PipelineStats
+from feldera_nb.sql.program import parse_statement
 from feldera_nb.sql.compiler import CompiledProgram, compile_program, compile_query
+
+_SELECT_ALL = re.compile(r"\s*select\s+\*\s+from\s+([a-z_][a-z0-9_]*)\s*;?\s*$", re.IGNORECASE)
 
 StepListener = Callable[[int, dict[str, pl.DataFrame]], None]
 
@@ -251,6 +256,13 @@ class Pipeline(NotebookViews, Lifecycle):
 
     def query(self, sql: str) -> pl.DataFrame:
         """Answer a SELECT over tables and materialized views, as a Polars frame."""
+        whole = _SELECT_ALL.match(sql)
+        if whole is not None and whole.group(1).lower() in self._queryable():
+            name = whole.group(1).lower()
+            with self._lock:
+                rows = expand(self._contents(name))
+            return rows.rename(dict(zip(rows.columns, self._columns_of(name), strict=True)))
+        self._check_materialized(sql)
         with self._lock:
             relations: dict[str, Any] = {}
             contents: dict[str, pl.DataFrame] = {}
@@ -267,6 +279,24 @@ class Pipeline(NotebookViews, Lifecycle):
         rows = expand(out)
         rows = rows.rename(dict(zip(rows.columns, names, strict=True)))
         return sort_like_query(rows, sql)
+
+    def _queryable(self) -> set[str]:
+        return set(self.program.tables) | {n for n, v in self.program.views.items()
+                                           if v.materialized}
+
+    def _columns_of(self, name: str) -> list[str]:
+        rel = self.program.tables.get(name) or self.program.views[name]
+        return [n for n, _ in rel.columns]
+
+    def _check_materialized(self, sql: str) -> None:
+        lowered = sql.lower()
+        for name, v in self.program.views.items():
+            if not v.materialized and re.search(rf"\b{re.escape(name)}\b", lowered):
+                used = {t.name.lower() for t in parse_statement(sql).find_all(exp.Table)}
+                if name in used:
+                    raise UnknownTableError(
+                        f"view '{name}' is not materialized, so it cannot be queried; declare "
+                        f"it CREATE MATERIALIZED VIEW, or listen('{name}') for its changes")
 
     def _contents(self, name: str) -> pl.DataFrame:
         if name in self.program.tables:
