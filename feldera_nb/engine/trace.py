@@ -67,20 +67,22 @@ class Trace:
         return sum(r.estimated_size() for r in self.runs)
 
     # -- updates ----------------------------------------------------------------------------
-    def insert(self, delta: pl.DataFrame) -> None:
-        """Add a (consolidated or not) Z-set to the trace."""
+    def insert(self, delta: pl.DataFrame, *, consolidated: bool = False) -> None:
+        """Add a Z-set to the trace (``consolidated``: the caller knows equal rows are
+        already summed, which saves a group-by)."""
         if delta.height == 0:
             return
-        run = self._as_run(delta)
+        run = self._as_run(delta, consolidated)
         self.runs.append(run)
         self._maybe_merge()
 
-    def _as_run(self, delta: pl.DataFrame) -> pl.DataFrame:
+    def _as_run(self, delta: pl.DataFrame, consolidated: bool = False) -> pl.DataFrame:
         cols = list(self.schema)
         have = delta.schema
         if list(have) != [*cols, WEIGHT] or any(have[c] != t for c, t in self.schema.items()):
             delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
-        delta = consolidate(delta)
+        if not consolidated:
+            delta = consolidate(delta)
         if self.direct:
             return delta.sort(self.key[0], nulls_last=True)
         return delta.with_columns(key_hash(delta, self.key)).sort(HASH)

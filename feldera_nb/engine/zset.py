@@ -12,6 +12,7 @@ copies.  Every function here is a handful of vectorised Polars calls.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 
 import polars as pl
@@ -26,8 +27,17 @@ def data_columns(z: pl.DataFrame) -> list[str]:
 
 
 def empty(schema: pl.Schema | dict[str, pl.DataType]) -> pl.DataFrame:
-    """An empty Z-set with the given row schema."""
-    return pl.DataFrame(schema={**dict(schema), WEIGHT: pl.Int64})
+    """An empty Z-set with the given row schema (shared: frames are never changed in place)."""
+    key = tuple(dict(schema).items())
+    try:
+        return _empty_cached(key)
+    except TypeError:  # an unhashable dtype
+        return pl.DataFrame(schema={**dict(schema), WEIGHT: pl.Int64})
+
+
+@functools.lru_cache(maxsize=4096)
+def _empty_cached(key: tuple[tuple[str, pl.DataType], ...]) -> pl.DataFrame:
+    return pl.DataFrame(schema={**dict(key), WEIGHT: pl.Int64})
 
 
 def from_rows(df: pl.DataFrame, weight: int = 1) -> pl.DataFrame:
