@@ -291,8 +291,17 @@ class Planner(FromPlanner, GroupingPlanner, SubqueryPlanner):
     # -- FROM items -------------------------------------------------------------------------
     def from_items(self, q: exp.Select, outer: Scope | None) -> list[Item]:
         from_ = q.args.get("from_") or q.args.get("from")
-        items = [self.from_item(from_.this, "inner")] if from_ is not None else []
-        for j in q.args.get("joins") or []:
+        first = from_.this if from_ is not None else None
+        joins = list(q.args.get("joins") or [])
+        if isinstance(first, exp.Subquery) and isinstance(first.this, exp.Table) and \
+                first.this.args.get("joins") and not first.alias:
+            # FROM (a JOIN b ...) JOIN c: the parentheses only group joins that already
+            # associate to the left, so the items can be read as one list.
+            table = first.this.copy()
+            joins = list(table.args.pop("joins")) + joins
+            first = table
+        items = [self.from_item(first, "inner")] if first is not None else []
+        for j in joins:
             side = (j.side or "").lower()
             kind = (j.kind or "").lower()
             if j.args.get("method"):
