@@ -200,7 +200,7 @@ class Join(_Stateful, Operator):
             self.right.insert(dr)
         if not parts:
             return self.empty()
-        return consolidate(concat(parts))
+        return concat(parts)  # a valid Z-set; whoever stores it consolidates
 
     def _join(self, a: pl.DataFrame, b: pl.DataFrame) -> pl.DataFrame:
         if a.height == 0 or b.height == 0:

@@ -81,8 +81,8 @@ class Trace:
         have = delta.schema
         if list(have) != [*cols, WEIGHT] or any(have[c] != t for c, t in self.schema.items()):
             delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
-        if not consolidated:
-            delta = consolidate(delta)
+        # Runs need not be consolidated (reads consolidate what they return), so a bulk
+        # insert costs a sort, not a group-by over every column.
         if self.direct:
             return delta.sort(self.key[0], nulls_last=True)
         return delta.with_columns(key_hash(delta, self.key)).sort(HASH)
@@ -129,7 +129,7 @@ class Trace:
         if not self.direct:
             # Hash collisions: keep only rows whose key really matches.
             found = found.join(keys, on=self.key, how="semi", nulls_equal=True).drop(HASH)
-        return consolidate(found) if len(parts) > 1 else found
+        return consolidate(found)
 
     def _probe_direct(self, values: pl.Series) -> list[pl.DataFrame]:
         k = self.key[0]
@@ -168,9 +168,7 @@ class Trace:
         if not self.runs:
             return empty(self.schema)
         runs = self.runs if self.direct else [r.drop(HASH) for r in self.runs]
-        if len(runs) == 1:
-            return runs[0]
-        return consolidate(pl.concat(runs))
+        return consolidate(runs[0] if len(runs) == 1 else pl.concat(runs))
 
     # -- state round trip -------------------------------------------------------------------
     def state(self) -> pl.DataFrame:
@@ -187,6 +185,9 @@ class Trace:
 
 def _merge(a: pl.DataFrame, b: pl.DataFrame, order: str) -> pl.DataFrame:
     both = pl.concat([a, b])
+    if (both[WEIGHT] > 0).all():
+        # Inserts only: nothing can cancel, so merging is a sort (equal rows may stay apart).
+        return both.sort(order, nulls_last=True)
     cols = [c for c in both.columns if c != WEIGHT]
     return (
         both.group_by(cols)
