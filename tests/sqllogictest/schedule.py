@@ -85,7 +85,8 @@ def _incremental(
         return [[], [], []]
     domain = [sorted({r[i] for r in list(prev) + list(nxt) if r[i] is not None}, key=repr)
               for i in range(len(cols))]
-    n_junk = max(1, min(6, size // 3 + 1))
+    # Few junk rows: they share the real rows' values, so every one multiplies many-way joins.
+    n_junk = max(1, min(2, size // 3 + 1))
     junk1 = Counter(_junk_row(cols, domain, rng) for _ in range(n_junk))
     junk2 = Counter(_junk_row(cols, domain, rng) for _ in range(max(1, n_junk // 2)))
     early_junk, late_junk = _split(junk1, rng)
