@@ -121,14 +121,6 @@ class Union(Operator):
         return concat(parts).select(*names, WEIGHT)
 
 
-@dataclass(eq=False)
-class Negate(Operator):
-    """Flip weights (linear); used for set differences."""
-
-    def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
-        return negate(deltas[0])
-
-
 class _Stateful:
     stateful = True
 

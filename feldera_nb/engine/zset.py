@@ -40,10 +40,6 @@ def _empty_cached(key: tuple[tuple[str, pl.DataType], ...]) -> pl.DataFrame:
     return pl.DataFrame(schema={**dict(key), WEIGHT: pl.Int64})
 
 
-def from_rows(df: pl.DataFrame, weight: int = 1) -> pl.DataFrame:
-    """Turn a plain frame into a Z-set where every row has ``weight``."""
-    return df.with_columns(pl.lit(weight, dtype=pl.Int64).alias(WEIGHT))
-
 
 def consolidate(z: pl.DataFrame) -> pl.DataFrame:
     """Add up the weights of equal rows and drop rows whose weight is zero."""
@@ -65,13 +61,11 @@ def consolidate(z: pl.DataFrame) -> pl.DataFrame:
 
 def concat(parts: Iterable[pl.DataFrame]) -> pl.DataFrame:
     """Concatenate Z-sets with the same columns (no consolidation)."""
+    parts = list(parts)
     frames = [p for p in parts if p.height]
     if not frames:
-        parts = list(parts) if not isinstance(parts, list) else parts
-        return parts[0].head(0) if parts else pl.DataFrame()
-    if len(frames) == 1:
-        return frames[0]
-    return pl.concat(frames, how="vertical_relaxed")
+        return parts[0] if parts else pl.DataFrame()
+    return frames[0] if len(frames) == 1 else pl.concat(frames, how="vertical_relaxed")
 
 
 def add(*zs: pl.DataFrame) -> pl.DataFrame:
@@ -96,14 +90,3 @@ def expand(z: pl.DataFrame) -> pl.DataFrame:
     rows = pos.select(idx.alias("__i"))["__i"]
     return pos.select(cols)[rows]
 
-
-def cast_to(z: pl.DataFrame, schema: dict[str, pl.DataType]) -> pl.DataFrame:
-    """Cast the data columns of ``z`` to ``schema`` (names and order from ``schema``)."""
-    exprs = [pl.col(n).cast(t) if z.schema[n] != t else pl.col(n) for n, t in schema.items()]
-    return z.select(*exprs, pl.col(WEIGHT))
-
-
-def rename_positional(z: pl.DataFrame, names: Sequence[str]) -> pl.DataFrame:
-    """Rename the data columns of ``z`` in order to ``names``."""
-    cols = data_columns(z)
-    return z.rename(dict(zip(cols, names, strict=True)))

@@ -128,21 +128,14 @@ def _avg(total: pl.Expr, n: pl.Expr, spec: AggSpec) -> pl.Expr:
     return total / n
 
 
-def aggregate_fn(keys: Sequence[str], aggs: Sequence[AggSpec], out_names: Sequence[str],
-                 sum_casts: dict[int, pl.DataType]) -> BatchFn:
-    """GROUP BY ``keys``; with no keys, one row even over empty input.
-
-    ``sum_casts`` maps aggregate positions to the dtype to accumulate in (integer sums are
-    widened to Int64 before multiplying by weights so they cannot overflow a narrow type).
-    """
+def aggregate_fn(keys: Sequence[str], aggs: Sequence[AggSpec], out_names: Sequence[str]
+                 ) -> BatchFn:
+    """GROUP BY ``keys``; with no keys, one row even over empty input."""
     keys = list(keys)
+    exprs = [_agg_expr(a).alias(n) for a, n in zip(aggs, out_names[len(keys):], strict=True)]
 
     def fn(slices: list[pl.DataFrame]) -> pl.DataFrame:
         z = slices[0].filter(pl.col(WEIGHT) > 0)
-        if sum_casts:
-            z = z.with_columns([pl.col(aggs[i].arg).cast(t) for i, t in sum_casts.items()
-                                if aggs[i].arg is not None])
-        exprs = [_agg_expr(a).alias(n) for a, n in zip(aggs, out_names[len(keys):], strict=True)]
         if keys:
             out = z.group_by(keys).agg(exprs)
         else:

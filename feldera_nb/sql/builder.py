@@ -138,7 +138,7 @@ class Builder:
         return Rel(op.id, list(cols))
 
     def join(self, left: Rel, right: Rel, left_key: list[str], right_key: list[str]) -> Rel:
-        cols = _concat_cols(left, right)
+        cols = concat_cols(left, right)
         schema = {c.internal: to_polars(c.type) for c in cols}
         op = self._add(Join(self._id("Join"), [left.op, right.op], schema,
                             left_schema=left.schema, right_schema=right.schema,
@@ -158,12 +158,9 @@ class Builder:
         return Rel(op.id, list(cols))
 
 
-def _concat_cols(left: Rel, right: Rel) -> list[Col]:
+def concat_cols(left: Rel, right: Rel) -> list[Col]:
+    """Columns of a join's output: the left's, then the right's renumbered."""
     n = len(left.cols)
     return [*left.cols, *[Col(c.name, c.type, c.qualifier, internal_name(n + i))
                           for i, c in enumerate(right.cols)]]
 
-
-def concat_cols(left: Rel, right: Rel) -> list[Col]:
-    """Columns of a join's output: the left's, then the right's renumbered."""
-    return _concat_cols(left, right)

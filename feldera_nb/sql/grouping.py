@@ -156,6 +156,9 @@ class GroupingPlanner:
             rtype = agg_result_type(func, arg_te.type if arg_te else None, node, self.sql)
             col_name = None
             if arg_te is not None:
+                if func in ("sum", "avg") and arg_te.type.is_integer:
+                    # Integer sums are accumulated in BIGINT, so weights cannot overflow them.
+                    arg_te = TypedExpr(arg_te.expr.cast(pl.Int64), arg_te.type)
                 atext = str(arg_te.expr)
                 if atext not in arg_pos:
                     arg_pos[atext] = len(arg_items)
@@ -168,18 +171,14 @@ class GroupingPlanner:
         pre = self.b.map(rel, [(n, None, te) for n, te in key_items + arg_items], label="group by")
         key_names = [c.internal for c in pre.cols[:nk]]
         real_specs = []
-        sum_casts: dict[int, pl.DataType] = {}
-        for i, (func, atext, distinct, arg_te) in enumerate(specs):  # type: ignore[misc]
+        for func, atext, distinct, arg_te in specs:  # type: ignore[misc]
             arg_internal = pre.cols[nk + arg_pos[atext]].internal if atext is not None else None
             int_avg = func == "avg" and arg_te is not None and arg_te.type.is_integer
             dec = arg_te.type.scale if func == "avg" and arg_te is not None and \
                 arg_te.type.kind == "DECIMAL" else None
             floating = arg_te is not None and arg_te.type.kind in ("REAL", "DOUBLE")
             real_specs.append(AggSpec(func, arg_internal, distinct, int_avg, dec, floating))
-            if func in ("sum", "avg") and arg_te is not None and arg_te.type.is_integer:
-                sum_casts[i] = pl.Int64
-        out_cols = [Col(c.name if i < len(corr_cols) else c.name, c.type, None, internal_name(i))
-                    for i, c in enumerate(pre.cols[:nk])]
+        out_cols = [Col(c.name, c.type, None, internal_name(i)) for i, c in enumerate(pre.cols[:nk])]
         out_cols += [Col(f"__agg{i}", t, None, internal_name(nk + i)) for i, t in enumerate(types)]
         out_names = [c.internal for c in out_cols]
         if is_linear(real_specs):
@@ -187,7 +186,7 @@ class GroupingPlanner:
                                                         pre.schema)
             out = self.b.linear_aggregate(pre, key_names, partials, acc_schema, finish, out_cols)
         else:
-            fn = aggregate_fn(key_names, real_specs, out_names, sum_casts)
+            fn = aggregate_fn(key_names, real_specs, out_names)
             out = self.b.keyed("Aggregate", [pre], [key_names], fn, out_cols,
                                label=f"group by {len(group_nodes)} keys")
         # Resolution after grouping.
@@ -219,10 +218,9 @@ class GroupingPlanner:
             return select_items[k - 1][1]
         if isinstance(g, exp.Column) and not g.table:
             try:
-                scope.find(g.name.lower(), None, g)
                 if scope.find(g.name.lower(), None, g) is not None:
                     return g
-            except SqlError:
+            except SqlError:  # ambiguous as a column: try the select list's aliases
                 pass
             for name, e in select_items:
                 if name == g.name.lower():
