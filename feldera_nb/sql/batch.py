@@ -231,6 +231,7 @@ class WindowSpec:
     integer_avg: bool = False
     offset: int = 1  # LAG / LEAD
     default: str | None = None  # LAG / LEAD: column holding the default value
+    floating: bool = False  # REAL/DOUBLE argument (NaN sorts above every number)
 
 
 def window_fn(partition: Sequence[str], specs: Sequence[WindowSpec], out_names: Sequence[str]
@@ -261,7 +262,7 @@ def _window_expr(rows: pl.DataFrame, spec: WindowSpec, partition: list[str],
         return e.over(partition) if over else e
 
     if not spec.order and spec.func not in ("row_number", "lag", "lead"):
-        agg = AggSpec(spec.func, spec.arg, False, spec.integer_avg)
+        agg = AggSpec(spec.func, spec.arg, False, spec.integer_avg, floating=spec.floating)
         weighted = rows.with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
         return weighted.select(per_partition(_agg_expr(agg)).alias("__val"))["__val"]
     # Order the rows: by partition, then the window's ORDER BY, ties broken by all columns.

@@ -320,9 +320,11 @@ class GroupingPlanner:
         out_cols = list(pre.cols)
         for j, (w, func, arg_pos, okeys, rtype, int_avg, offset, dflt) in enumerate(calls):
             order = tuple(SortKey(new[p].internal, d, nl) for p, d, nl in okeys)
-            specs.append(WindowSpec(func, new[arg_pos].internal if arg_pos is not None else None,
+            arg = new[arg_pos] if arg_pos is not None else None
+            specs.append(WindowSpec(func, arg.internal if arg is not None else None,
                                     order, int_avg, offset,
-                                    new[dflt].internal if dflt is not None else None))
+                                    new[dflt].internal if dflt is not None else None,
+                                    arg is not None and arg.type.kind in ("REAL", "DOUBLE")))
             out_cols.append(Col(f"__w{j}", rtype, None, internal_name(n + j)))
         part = [c.internal for c in new[:len(part_nodes)]]
         fn = window_fn(part, specs, [c.internal for c in out_cols[n:]])
