@@ -145,12 +145,12 @@ class _Stateful:
         return sum(t.rows for t in self._traces().values())
 
     def snapshot(self) -> object:
-        return ({n: list(t.runs) for n, t in self._traces().items()}, dict(self._flags()))
+        return ({n: t.mark() for n, t in self._traces().items()}, dict(self._flags()))
 
     def rollback(self, token: object) -> None:
-        runs, flags = token  # type: ignore[misc]
+        marks, flags = token  # type: ignore[misc]
         for n, t in self._traces().items():
-            t.runs = list(runs[n])
+            t.reset(marks[n])
         for k, v in flags.items():
             setattr(self, k, v)
 
@@ -348,9 +348,11 @@ class Table(_Stateful, Operator):
     def _with_key(self, d: pl.DataFrame) -> pl.DataFrame:
         key = self.primary_key
         # The last change per key wins; a weight <= 0 means "delete this key".
-        last = d.with_row_index("__i").group_by(key).agg(pl.all().sort_by("__i").last()).drop("__i")
+        last = d.unique(subset=key, keep="last")
         old = self.trace.lookup(last.select(key))
         final = last.filter(pl.col(WEIGHT) > 0).with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
+        if old.height == 0:
+            return final  # one row per key already: nothing to cancel
         return add(final.select(old.columns), negate(old))
 
 

@@ -41,7 +41,8 @@ def _runs_frame(runs: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> pl.
     if not runs:
         return empty(schema)
     parts = [r.drop(HASH) if HASH in r.columns else r for r in runs]
-    return parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+    frame = parts[0] if len(parts) == 1 else pl.concat(parts, how="vertical_relaxed")
+    return frame.with_columns(pl.col(WEIGHT).cast(pl.Int64))  # runs store narrowed weights
 
 
 def frozen_trace(runs: list[pl.DataFrame], schema: dict[str, pl.DataType]) -> Thunk:
@@ -88,7 +89,7 @@ def _eager(frame: pl.DataFrame) -> Thunk:
 def freeze(circuit: Circuit) -> FrozenState:
     """Snapshot every stateful operator of ``circuit`` in O(operators + runs).
 
-    Operators whose ``snapshot()`` token is the ``({trace: runs}, {flag: value})`` pair of
+    Operators whose ``snapshot()`` token is the ``({trace: mark}, {flag: value})`` pair of
     trace-backed operators are frozen lazily; any other stateful operator (a constant's flag)
     hands over its ``state()`` frames right away, which is cheap for such small state.
     """
@@ -101,8 +102,8 @@ def freeze(circuit: Circuit) -> FrozenState:
         if (schemas is not None and isinstance(token, tuple) and len(token) == 2
                 and isinstance(token[0], dict) and set(token[0]) == set(schemas)
                 and isinstance(token[1], dict)):
-            runs, flags = token
-            for name, run_list in runs.items():
+            marks, flags = token
+            for name, (run_list, _weight) in marks.items():
                 thunks[f"{op_id}/{name}"] = frozen_trace(run_list, schemas[name])
             for name, value in flags.items():
                 thunks[f"{op_id}/{name}"] = _flag_frame(name, value)

@@ -1,10 +1,14 @@
 """An indexed, integrated Z-set: DBSP's "spine" on Polars.
 
 A :class:`Trace` holds the sum of every delta it was given, as a few *runs*, each a frame
-sorted by a 64-bit hash of the key columns.  Looking up the rows of a few keys is a
+sorted by a 32-bit hash of the key columns.  Looking up the rows of a few keys is a
 ``search_sorted`` per run, so it costs O(keys x runs x log n), never a scan.  New deltas come
 in as small runs; runs of similar size are merged (an LSM tree), so each row is rewritten
-O(log n) times over its life.
+O(log n) times over its life.  Merges stop at :data:`SEAL_ROWS` rows, so a merge never needs
+more memory than that however big the trace grows; when cancelled rows (an insert in one run,
+its delete in another) make up most of the trace, it is compacted whole.  Each run stores its
+weights in the narrowest integer type that holds them (a bulk load's weights are all 1), and
+reads widen them back to Int64.
 
 >>> import polars as pl
 >>> from feldera_nb.engine.zset import WEIGHT
@@ -27,13 +31,20 @@ HASH = "__h"
 _SEED = 0x5EED
 # A run is merged into its predecessor when the predecessor is at most this many times bigger.
 _MERGE_RATIO = 4
+SEAL_ROWS = 1 << 21
+"""Runs are not merged past this many rows (bounds a merge's memory; lookups probe a few more
+runs)."""
 
 
 def key_hash(df: pl.DataFrame, key: Sequence[str]) -> pl.Series:
-    """64-bit hash of the key columns of ``df`` (constant 0 when there is no key)."""
+    """32-bit hash of the key columns of ``df`` (constant 0 when there is no key).
+
+    32 bits keep the index small; a lookup checks the keys of what it finds anyway, and at
+    10 million rows a probe meets a colliding row once in ~400 lookups."""
     if not key:
-        return pl.Series(HASH, np.zeros(df.height, dtype=np.uint64))
-    return df.select(pl.struct(list(key)).hash(_SEED).alias(HASH)).to_series()
+        return pl.Series(HASH, np.zeros(df.height, dtype=np.uint32))
+    return df.select(
+        (pl.struct(list(key)).hash(_SEED) & 0xFFFFFFFF).cast(pl.UInt32).alias(HASH)).to_series()
 
 
 class Trace:
@@ -54,6 +65,7 @@ class Trace:
         # and lookups need no collision check.
         self.direct = len(self.key) == 1 and _orderable(self.schema[self.key[0]])
         self.runs: list[pl.DataFrame] = []
+        self.weight = 0  # sum of all weights: the consolidated row count, for compaction
         self.rows_read = 0  # rows gathered by lookups so far (a scan would show here)
 
     # -- size -------------------------------------------------------------------------------
@@ -73,6 +85,7 @@ class Trace:
         if delta.height == 0:
             return
         run = self._as_run(delta, consolidated)
+        self.weight += int(run[WEIGHT].sum())
         self.runs.append(run)
         self._maybe_merge()
 
@@ -83,25 +96,35 @@ class Trace:
             delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
         # Runs need not be consolidated (reads consolidate what they return), so a bulk
         # insert costs a sort, not a group-by over every column.
-        if self.direct:
-            return delta.sort(self.key[0], nulls_last=True)
-        return delta.with_columns(key_hash(delta, self.key)).sort(HASH)
+        if not self.direct:
+            delta = delta.with_columns(key_hash(delta, self.key))
+        return _narrow_weights(delta.sort(self._order, nulls_last=True))
+
+    @property
+    def _order(self) -> str:
+        return self.key[0] if self.direct else HASH
 
     def _maybe_merge(self) -> None:
         runs = self.runs
-        while len(runs) >= 2 and runs[-2].height <= _MERGE_RATIO * runs[-1].height:
+        while (len(runs) >= 2 and runs[-2].height <= _MERGE_RATIO * runs[-1].height
+               and runs[-2].height + runs[-1].height <= SEAL_ROWS):
             last = runs.pop()
             prev = runs.pop()
-            runs.append(_merge(prev, last, self.key[0] if self.direct else HASH))
+            runs.append(_merge(prev, last, self._order))
         if runs and runs[-1].height == 0:
             runs.pop()
+        # Sealed runs never merge, so deletes of their rows would pile up: once most stored
+        # rows cancel out, compact the whole trace (amortised over the deletes that caused it).
+        stored = self.rows
+        if stored > SEAL_ROWS and stored > 2 * max(self.weight, 0) + SEAL_ROWS:
+            self.compact()
 
     def compact(self) -> None:
         """Merge all runs into one."""
         if len(self.runs) > 1:
             merged = self.runs[0]
             for r in self.runs[1:]:
-                merged = _merge(merged, r, self.key[0] if self.direct else HASH)
+                merged = _merge(merged, r, self._order)
             self.runs = [merged] if merged.height else []
 
     # -- reads ------------------------------------------------------------------------------
@@ -120,12 +143,13 @@ class Trace:
         if self.direct:
             parts = self._probe_direct(keys[self.key[0]])
         else:
-            probe = pl.Series(HASH, np.sort(key_hash(keys, self.key).to_numpy()), dtype=pl.UInt64)
+            probe = pl.Series(HASH, np.sort(key_hash(keys, self.key).to_numpy()), dtype=pl.UInt32)
             parts = [run[idx] for run in self.runs
                      if (idx := self._ranges(run[HASH], probe)) is not None]
         if not parts:
             return empty(self.schema)
-        found = pl.concat(parts) if len(parts) > 1 else parts[0]
+        found = _wide_weights(pl.concat(parts, how="vertical_relaxed") if len(parts) > 1
+                              else parts[0])
         if not self.direct:
             # Hash collisions: keep only rows whose key really matches.
             found = found.join(keys, on=self.key, how="semi", nulls_equal=True).drop(HASH)
@@ -168,7 +192,18 @@ class Trace:
         if not self.runs:
             return empty(self.schema)
         runs = self.runs if self.direct else [r.drop(HASH) for r in self.runs]
-        return consolidate(runs[0] if len(runs) == 1 else pl.concat(runs))
+        return consolidate(_wide_weights(runs[0] if len(runs) == 1 else
+                                         pl.concat(runs, how="vertical_relaxed")))
+
+    # -- atomic steps -----------------------------------------------------------------------
+    def mark(self) -> tuple[list[pl.DataFrame], int]:
+        """A token to :meth:`reset` to: runs are immutable, so copying the list is enough."""
+        return list(self.runs), self.weight
+
+    def reset(self, mark: tuple[list[pl.DataFrame], int]) -> None:
+        """Return to the content at :meth:`mark`."""
+        runs, self.weight = mark
+        self.runs = list(runs)
 
     # -- state round trip -------------------------------------------------------------------
     def state(self) -> pl.DataFrame:
@@ -179,23 +214,52 @@ class Trace:
     def restore(self, frame: pl.DataFrame) -> None:
         """Replace the content with ``frame`` (as produced by :meth:`state`)."""
         self.runs = []
+        self.weight = 0
         if frame.height:
             self.runs = [self._as_run(frame)]
+            self.weight = int(frame[WEIGHT].sum())
 
 
 def _merge(a: pl.DataFrame, b: pl.DataFrame, order: str) -> pl.DataFrame:
-    both = pl.concat([a, b])
-    if (both[WEIGHT] > 0).all():
-        # Inserts only: nothing can cancel, so merging is a sort (equal rows may stay apart).
-        return both.sort(order, nulls_last=True)
+    if a[WEIGHT].min() > 0 and b[WEIGHT].min() > 0:  # type: ignore[operator]
+        # Inserts only: nothing can cancel, so merging is interleaving two sorted runs (equal
+        # rows may stay apart).  ``merge_sorted`` writes the output once, with no concatenated
+        # copy to sort; it does not place NULLs, so runs with a NULL key are sorted instead.
+        wide = a.schema[WEIGHT] if _WIDTH[a.schema[WEIGHT]] >= _WIDTH[b.schema[WEIGHT]] \
+            else b.schema[WEIGHT]
+        a, b = a.with_columns(pl.col(WEIGHT).cast(wide)), b.with_columns(pl.col(WEIGHT).cast(wide))
+        if a[order].null_count() == 0 and b[order].null_count() == 0:
+            return a.merge_sorted(b, order)
+        return pl.concat([a, b]).sort(order, nulls_last=True)
+    both = _wide_weights(pl.concat([a, b], how="vertical_relaxed"))
     cols = [c for c in both.columns if c != WEIGHT]
-    return (
+    return _narrow_weights(
         both.group_by(cols)
         .agg(pl.col(WEIGHT).sum())
         .filter(pl.col(WEIGHT) != 0)
         .select(both.columns)
         .sort(order, nulls_last=True)
     )
+
+
+_WIDTH = {pl.Int8: 1, pl.Int16: 2, pl.Int32: 4, pl.Int64: 8}
+
+
+def _narrow_weights(run: pl.DataFrame) -> pl.DataFrame:
+    """``run`` with its weights in the narrowest integer type that holds them all."""
+    if run.height == 0:
+        return run
+    w = run[WEIGHT]
+    lo, hi = w.min(), w.max()
+    for dtype, bound in ((pl.Int8, 1 << 7), (pl.Int16, 1 << 15), (pl.Int32, 1 << 31)):
+        if -bound <= lo and hi < bound:  # type: ignore[operator]
+            return run.with_columns(w.cast(dtype)) if w.dtype != dtype else run
+    return run.with_columns(w.cast(pl.Int64)) if w.dtype != pl.Int64 else run
+
+
+def _wide_weights(z: pl.DataFrame) -> pl.DataFrame:
+    """``z`` with Int64 weights, as every Z-set outside a trace has."""
+    return z if z.schema[WEIGHT] == pl.Int64 else z.with_columns(pl.col(WEIGHT).cast(pl.Int64))
 
 
 def _orderable(dtype: pl.DataType) -> bool:

@@ -200,10 +200,17 @@ class Compiler:
     # -- guarded runtime checks --------------------------------------------------------------
 
     @contextmanager
-    def guarded(self, condition: pl.Expr) -> Iterator[None]:
-        """Compile the body for the rows where ``condition`` holds (CASE branches)."""
+    def guarded(self, condition: pl.Expr | bool) -> Iterator[None]:
+        """Compile the body for the rows where ``condition`` holds (CASE branches).
+
+        A constant condition keeps guards small: ``True`` adds nothing, ``False`` marks a
+        branch no row reaches.  (Guards hold earlier branches' expressions, so without that
+        nested CASE / COALESCE would grow exponentially.)"""
         outer = self.guard
-        self.guard = condition if outer is None else outer & condition
+        if condition is False:
+            self.guard = pl.lit(False)
+        elif condition is not True:
+            self.guard = condition if outer is None else outer & condition
         try:
             yield
         finally:
@@ -613,32 +620,76 @@ def _concat(c: Compiler, node: exp.DPipe) -> TypedExpr:
 
 def _case(c: Compiler, node: exp.Case) -> TypedExpr:
     subject = c.compile(node.this) if node.this is not None else None
-    taken: pl.Expr = pl.lit(False)
-    branches: list[tuple[pl.Expr, TypedExpr]] = []
+    taken: Cond = False  # some earlier branch was chosen
+    branches: list[tuple[Cond, TypedExpr]] = []
     for branch in node.args.get("ifs") or []:
-        with c.guarded(~taken):
+        with c.guarded(cond_not(taken)):
             if subject is None:
-                cond = predicate(c.compile(branch.this), node=branch.this, sql=c.sql)
+                test = c.compile(branch.this)
+                predicate(test, node=branch.this, sql=c.sql)  # type check
             else:
-                eq = compare(c, exp.EQ, subject, c.compile(branch.this), branch)
-                cond = eq.expr.fill_null(False)
-        with c.guarded(~taken & cond):
+                value = c.compile(branch.this)
+                test = compare(c, exp.EQ, subject, value, branch)
+                if subject.is_literal and value.is_literal:
+                    test = _fold(test)
+        cond = truth(test)
+        with c.guarded(cond_and(cond_not(taken), cond)):
             value = c.compile(branch.args["true"])
         branches.append((cond, value))
-        taken = taken | cond
+        taken = cond_or(taken, cond)
     default = node.args.get("default")
-    with c.guarded(~taken):
+    with c.guarded(cond_not(taken)):
         otherwise = c.compile(default) if default is not None else TypedExpr(pl.lit(None), T.NULL, None)
     results = [v for _, v in branches] + [otherwise]
     t = common_type([v.type for v in results], node=node, sql=c.sql)
     if t.is_null:
         return TypedExpr(pl.lit(None), T.NULL, None)
     results = [c.cast(v, t, node) for v in results]
+    # Branches no row takes are dropped; the first one every row takes ends the chain.
+    live = [(cond, v) for (cond, _), v in zip(branches, results) if cond is not False]
+    out_value = results[-1].expr
+    for i, (cond, v) in enumerate(live):
+        if cond is True:
+            live, out_value = live[:i], v.expr
+            break
     expr: Any = pl
-    for (cond, _), value in zip(branches, results):
+    for cond, value in live:
         expr = expr.when(cond).then(value.expr)
-    out = expr.otherwise(results[-1].expr) if branches else results[-1].expr
+    out = expr.otherwise(out_value) if live else out_value
     return TypedExpr(out, t)
+
+
+# Conditions known at compile time stay Python booleans, so guards built from them fold away.
+Cond = pl.Expr | bool
+
+
+def truth(e: TypedExpr) -> Cond:
+    """A BOOLEAN's truth on a row (NULL counts as false), constant when ``e`` is."""
+    if e.type.is_null:
+        return False
+    if e.is_literal:
+        return bool(e.literal)
+    return e.expr.fill_null(False)
+
+
+def cond_not(a: Cond) -> Cond:
+    return (not a) if isinstance(a, bool) else ~a
+
+
+def cond_and(a: Cond, b: Cond) -> Cond:
+    if isinstance(a, bool):
+        return b if a else False
+    if isinstance(b, bool):
+        return a if b else False
+    return a & b
+
+
+def cond_or(a: Cond, b: Cond) -> Cond:
+    if isinstance(a, bool):
+        return True if a else b
+    if isinstance(b, bool):
+        return True if b else a
+    return a | b
 
 
 def _cast_node(c: Compiler, node: exp.Cast) -> TypedExpr:

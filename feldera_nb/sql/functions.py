@@ -26,8 +26,10 @@ from sqlglot import exp
 from feldera_nb.sql import types as T
 from feldera_nb.sql.expressions import (
     Compiler,
+    Cond,
     TypedExpr,
     arithmetic,
+    cond_and,
     from_unscaled,
     literal,
 )
@@ -275,12 +277,15 @@ def _coalesce(c: Compiler, node: exp.Coalesce) -> TypedExpr:
     # Later arguments are only evaluated (their runtime checks only apply) where the earlier
     # ones are NULL.
     items: list[TypedExpr] = []
-    all_null: pl.Expr = pl.lit(True)
+    all_null: Cond = True
     for arg in _args(node):
         with c.guarded(all_null):
             e = c.compile(arg)
         items.append(e)
-        all_null = all_null & e.expr.is_null()
+        is_null: Cond = e.expr.is_null()
+        if e.is_literal or not e.type.nullable:
+            is_null = e.is_literal and e.literal is None
+        all_null = cond_and(all_null, is_null)
     t, items = c.coerce(items, node)
     nullable = all(e.type.nullable for e in items)
     return TypedExpr(pl.coalesce([e.expr for e in items]), t.with_nullable(nullable))
