@@ -142,7 +142,7 @@ class _Stateful:
                     else False)
 
     def state_rows(self) -> int:
-        return sum(t.rows for t in self._traces().values())
+        return sum(t.live_rows() for t in self._traces().values())
 
     def snapshot(self) -> object:
         return ({n: t.mark() for n, t in self._traces().items()}, dict(self._flags()))

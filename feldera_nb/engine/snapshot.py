@@ -103,7 +103,7 @@ def freeze(circuit: Circuit) -> FrozenState:
                 and isinstance(token[0], dict) and set(token[0]) == set(schemas)
                 and isinstance(token[1], dict)):
             marks, flags = token
-            for name, (run_list, _weight) in marks.items():
+            for name, (run_list, *_) in marks.items():
                 thunks[f"{op_id}/{name}"] = frozen_trace(run_list, schemas[name])
             for name, value in flags.items():
                 thunks[f"{op_id}/{name}"] = _flag_frame(name, value)

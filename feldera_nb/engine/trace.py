@@ -8,7 +8,8 @@ O(log n) times over its life.  Merges stop at :data:`SEAL_ROWS` rows, so a merge
 more memory than that however big the trace grows; when cancelled rows (an insert in one run,
 its delete in another) make up most of the trace, it is compacted whole.  Each run stores its
 weights in the narrowest integer type that holds them (a bulk load's weights are all 1), and
-reads widen them back to Int64.
+reads widen them back to Int64.  A trace of at most :data:`SMALL_ROWS` rows keeps no index at
+all: one unsorted frame, probed with a semi-join (most of SQL's test corpus lives there).
 
 >>> import polars as pl
 >>> from feldera_nb.engine.zset import WEIGHT
@@ -32,6 +33,10 @@ _SEED = 0x5EED
 # A run is merged into its predecessor when the predecessor is at most this many times bigger.
 _MERGE_RATIO = 4
 SEAL_ROWS = 1 << 21
+SMALL_ROWS = 4096
+"""Up to this many rows a trace is one unsorted frame: a lookup is one semi-join and an insert
+one concatenation, cheaper than keeping an index for so few rows."""
+NARROW_ROWS = 1 << 16
 """Runs are not merged past this many rows (bounds a merge's memory; lookups probe a few more
 runs)."""
 
@@ -65,7 +70,8 @@ class Trace:
         # and lookups need no collision check.
         self.direct = len(self.key) == 1 and _orderable(self.schema[self.key[0]])
         self.runs: list[pl.DataFrame] = []
-        self.weight = 0  # sum of all weights: the consolidated row count, for compaction
+        self.small = True  # one unsorted run, no index, until it outgrows SMALL_ROWS
+        self.weight = 0  # sum of all weights (the consolidated row count) once indexed
         self.rows_read = 0  # rows gathered by lookups so far (a scan would show here)
 
     # -- size -------------------------------------------------------------------------------
@@ -73,6 +79,13 @@ class Trace:
     def rows(self) -> int:
         """Number of stored rows (before consolidation across runs)."""
         return sum(r.height for r in self.runs)
+
+    def live_rows(self) -> int:
+        """Rows after consolidation for a small trace (one group-by); an indexed trace reports
+        its stored rows, as consolidating it would mean reading all of it."""
+        if self.small and self.runs:
+            return consolidate(self.runs[0]).height
+        return self.rows
 
     def estimated_size(self) -> int:
         """Bytes held by the runs."""
@@ -84,16 +97,37 @@ class Trace:
         already summed, which saves a group-by)."""
         if delta.height == 0:
             return
+        if self.small:
+            self._insert_small(delta)
+            return
         run = self._as_run(delta, consolidated)
         self.weight += int(run[WEIGHT].sum())
         self.runs.append(run)
         self._maybe_merge()
 
-    def _as_run(self, delta: pl.DataFrame, consolidated: bool = False) -> pl.DataFrame:
+    def _insert_small(self, delta: pl.DataFrame) -> None:
+        run = self._conformed(delta)
+        if self.runs:
+            run = pl.concat([self.runs[0], run])
+        if run.height > SMALL_ROWS:
+            if delta.height < SMALL_ROWS:
+                run = consolidate(run)  # churn may have left mostly cancelled rows
+            if run.height > SMALL_ROWS // 2:  # outgrown: index it from now on
+                self.small = False
+                self.weight = int(run[WEIGHT].sum())
+                self.runs = [self._as_run(run)]
+                return
+        self.runs = [run] if run.height else []
+
+    def _conformed(self, delta: pl.DataFrame) -> pl.DataFrame:
         cols = list(self.schema)
         have = delta.schema
         if list(have) != [*cols, WEIGHT] or any(have[c] != t for c, t in self.schema.items()):
             delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
+        return delta
+
+    def _as_run(self, delta: pl.DataFrame, consolidated: bool = False) -> pl.DataFrame:
+        delta = self._conformed(delta)
         # Runs need not be consolidated (reads consolidate what they return), so a bulk
         # insert costs a sort, not a group-by over every column.
         if not self.direct:
@@ -121,7 +155,9 @@ class Trace:
 
     def compact(self) -> None:
         """Merge all runs into one."""
-        if len(self.runs) > 1:
+        if self.small:
+            self.runs = [z for z in map(consolidate, self.runs) if z.height]
+        elif len(self.runs) > 1:
             merged = self.runs[0]
             for r in self.runs[1:]:
                 merged = _merge(merged, r, self._order)
@@ -137,6 +173,12 @@ class Trace:
             return empty(self.schema)
         if not self.key:
             return self.to_zset()
+        if self.small:
+            if any(keys.schema[c] != self.schema[c] for c in self.key):
+                keys = keys.select([pl.col(c).cast(self.schema[c]) for c in self.key])
+            found = self.runs[0].join(keys, on=self.key, how="semi", nulls_equal=True)
+            self.rows_read += found.height
+            return consolidate(found)
         keys = keys.select([pl.col(c).cast(self.schema[c]) for c in self.key]).unique()
         if keys.height == 0:
             return empty(self.schema)
@@ -191,18 +233,18 @@ class Trace:
         """The whole trace as one consolidated Z-set."""
         if not self.runs:
             return empty(self.schema)
-        runs = self.runs if self.direct else [r.drop(HASH) for r in self.runs]
+        runs = self.runs if self.direct or self.small else [r.drop(HASH) for r in self.runs]
         return consolidate(_wide_weights(runs[0] if len(runs) == 1 else
                                          pl.concat(runs, how="vertical_relaxed")))
 
     # -- atomic steps -----------------------------------------------------------------------
-    def mark(self) -> tuple[list[pl.DataFrame], int]:
+    def mark(self) -> tuple[list[pl.DataFrame], int, bool]:
         """A token to :meth:`reset` to: runs are immutable, so copying the list is enough."""
-        return list(self.runs), self.weight
+        return list(self.runs), self.weight, self.small
 
-    def reset(self, mark: tuple[list[pl.DataFrame], int]) -> None:
+    def reset(self, mark: tuple[list[pl.DataFrame], int, bool]) -> None:
         """Return to the content at :meth:`mark`."""
-        runs, self.weight = mark
+        runs, self.weight, self.small = mark
         self.runs = list(runs)
 
     # -- state round trip -------------------------------------------------------------------
@@ -213,11 +255,8 @@ class Trace:
 
     def restore(self, frame: pl.DataFrame) -> None:
         """Replace the content with ``frame`` (as produced by :meth:`state`)."""
-        self.runs = []
-        self.weight = 0
-        if frame.height:
-            self.runs = [self._as_run(frame)]
-            self.weight = int(frame[WEIGHT].sum())
+        self.runs, self.weight, self.small = [], 0, True
+        self.insert(frame)
 
 
 def _merge(a: pl.DataFrame, b: pl.DataFrame, order: str) -> pl.DataFrame:
@@ -247,8 +286,8 @@ _WIDTH = {pl.Int8: 1, pl.Int16: 2, pl.Int32: 4, pl.Int64: 8}
 
 def _narrow_weights(run: pl.DataFrame) -> pl.DataFrame:
     """``run`` with its weights in the narrowest integer type that holds them all."""
-    if run.height == 0:
-        return run
+    if run.height < NARROW_ROWS:
+        return run  # not worth a pass over the weights
     w = run[WEIGHT]
     lo, hi = w.min(), w.max()
     for dtype, bound in ((pl.Int8, 1 << 7), (pl.Int16, 1 << 15), (pl.Int32, 1 << 31)):

@@ -51,11 +51,13 @@ def consolidate(z: pl.DataFrame) -> pl.DataFrame:
         return z.head(0) if total == 0 else pl.DataFrame({WEIGHT: [total]}, schema={WEIGHT: pl.Int64})
     if z.height == 1:
         return z.filter(pl.col(WEIGHT) != 0)
-    return (
-        z.group_by(cols)
+    return (  # one lazy query: each eager call would be a query of its own
+        z.lazy()
+        .group_by(cols)
         .agg(pl.col(WEIGHT).sum())
         .filter(pl.col(WEIGHT) != 0)
         .select(z.columns)
+        .collect(engine="in-memory")  # "auto" picks the streaming engine: slower on small frames
     )
 
 

@@ -257,7 +257,7 @@ class Pipeline(NotebookViews, Lifecycle):
     def query(self, sql: str) -> pl.DataFrame:
         """Answer a SELECT over tables and materialized views, as a Polars frame."""
         whole = _SELECT_ALL.match(sql)
-        if whole is not None and whole.group(1).lower() in self._queryable():
+        if whole is not None and self._queryable(whole.group(1).lower()):
             name = whole.group(1).lower()
             with self._lock:
                 rows = expand(self._contents(name))
@@ -280,9 +280,9 @@ class Pipeline(NotebookViews, Lifecycle):
         rows = rows.rename(dict(zip(rows.columns, names, strict=True)))
         return sort_like_query(rows, sql)
 
-    def _queryable(self) -> set[str]:
-        return set(self.program.tables) | {n for n, v in self.program.views.items()
-                                           if v.materialized}
+    def _queryable(self, name: str) -> bool:
+        view = self.program.views.get(name)
+        return name in self.program.tables or (view is not None and view.materialized)
 
     def _columns_of(self, name: str) -> list[str]:
         rel = self.program.tables.get(name) or self.program.views[name]

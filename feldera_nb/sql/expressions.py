@@ -131,6 +131,9 @@ def cast_to(
 
 
 Handler = Callable[["Compiler", Any], TypedExpr]
+# A guard holds the expressions of earlier branches, and each branch masks its checks with it,
+# so nesting multiplies sizes; past this the expression is refused before Polars expands it.
+_MAX_GUARD_CHARS = 100_000
 
 
 class Compiler:
@@ -210,6 +213,9 @@ class Compiler:
         if condition is False:
             self.guard = pl.lit(False)
         elif condition is not True:
+            if len(str(condition)) > _MAX_GUARD_CHARS:
+                raise self.unsupported("CASE / COALESCE nested this deeply (the compiled "
+                                       "expression would grow exponentially)", None)
             self.guard = condition if outer is None else outer & condition
         try:
             yield
@@ -441,7 +447,9 @@ def _sign_of(x: pl.Expr, y: pl.Expr | None = None) -> pl.Expr:
 
 def _integer_arith(c: Compiler, op: str, a: TypedExpr, b: TypedExpr, rt: SqlType) -> pl.Expr:
     wide = _wide_int(rt)
-    x, y = c.masked(a.expr).cast(wide), c.masked(b.expr).cast(wide)
+    # Nothing fails in the wide type (and / or % by zero is NULL), so only the narrowing cast
+    # back is masked by the CASE guard; masking the operands too made nested CASEs explode.
+    x, y = a.expr.cast(wide), b.expr.cast(wide)
     if op == "+":
         r = x + y
     elif op == "-":
@@ -597,7 +605,7 @@ def _neg(c: Compiler, node: exp.Neg) -> TypedExpr:
     if a.type.is_integer:
         wide = _wide_int(a.type)
         # 0 - x: Polars has no negation for Int128.
-        expr = c.strict_cast(pl.lit(0, wide) - c.masked(a.expr).cast(wide), to_polars(a.type))
+        expr = c.strict_cast(pl.lit(0, wide) - a.expr.cast(wide), to_polars(a.type))
     else:
         expr = -a.expr
     return TypedExpr(expr, a.type)

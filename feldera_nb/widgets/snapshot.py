@@ -390,23 +390,9 @@ def _relations(p: Any, program: Any, stats: dict[str, Any] | None
         rows = None
         store = stores.get(name)
         if stats is not None and store is not None:
-            trace = getattr(store, "trace", None)
-            rows = _rows_of(trace)
+            rows = store.trace.live_rows()
         views.append(ViewInfo(name, materialized, rows))
     return tuple(tables), tuple(views)
-
-
-def _rows_of(trace: Any) -> int | None:
-    for attr in ("rows", "state_rows", "__len__"):
-        fn = getattr(trace, attr, None)
-        if callable(fn):
-            try:
-                return int(fn())
-            except Exception:  # noqa: BLE001
-                return None
-        if isinstance(fn, int):
-            return fn
-    return None
 
 
 def _local_checkpoints(p: Any) -> list[Any]:

@@ -9,6 +9,7 @@ import numpy as np
 import polars as pl
 import pytest
 
+from feldera_nb.engine import trace as trace_module
 from feldera_nb.engine.trace import Trace
 from feldera_nb.engine.zset import WEIGHT, consolidate, expand
 
@@ -34,9 +35,26 @@ def canon(z: pl.DataFrame) -> list[tuple]:
     return sorted(z.select(sorted(z.columns)).rows(), key=repr)
 
 
+# Trace layouts: (SMALL_ROWS, SEAL_ROWS, NARROW_ROWS).  The defaults keep these tests' few
+# hundred rows in one unsorted frame; the others force the index, runs sealed at 64 rows (so
+# whole-trace compaction happens), narrowed weights, and a switch from small to indexed mid-way.
+LAYOUTS = {"small": None, "indexed": (0, 1 << 21, 1), "sealed": (0, 64, 1),
+           "outgrown": (200, 1 << 21, 1)}
+
+
+@pytest.fixture(params=list(LAYOUTS))
+def layout(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    sizes = LAYOUTS[request.param]
+    if sizes is not None:
+        for name, value in zip(("SMALL_ROWS", "SEAL_ROWS", "NARROW_ROWS"), sizes, strict=True):
+            monkeypatch.setattr(trace_module, name, value)
+    return request.param
+
+
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("key", [["k"], ["s"]])
-def test_lookup_equals_filter_over_everything_inserted(seed: int, key: list[str]) -> None:
+def test_lookup_equals_filter_over_everything_inserted(seed: int, key: list[str],
+                                                       layout: str) -> None:
     rng = np.random.default_rng(seed)
     t = Trace(SCHEMA, key)
     parts = []
@@ -48,8 +66,31 @@ def test_lookup_equals_filter_over_everything_inserted(seed: int, key: list[str]
                                                                   else "zz"], 3).tolist()
         assert canon(t.lookup(pl.DataFrame({key[0]: keys}, schema={key[0]: SCHEMA[key[0]]}))) == \
             canon(oracle(parts, keys, key))
-    assert len(t.runs) < 12, "runs must be merged as they pile up"
+    if layout != "sealed":  # sealed runs stop merging at 64 rows, so there are more of them
+        assert len(t.runs) < 12, "runs must be merged as they pile up"
     assert canon(t.to_zset()) == canon(consolidate(pl.concat(parts)))
+    assert t.small == (layout == "small")
+
+
+def test_rollback_restores_content_and_layout(layout: str) -> None:
+    rng = np.random.default_rng(11)
+    t = Trace(SCHEMA, ["k"])
+    t.insert(random_delta(rng, 150))
+    before, mark = canon(t.to_zset()), t.mark()
+    for _ in range(5):
+        t.insert(random_delta(rng, 60))  # "outgrown" switches to the index here
+    t.reset(mark)
+    assert canon(t.to_zset()) == before
+    assert t.small == (layout in ("small", "outgrown"))
+
+
+def test_big_weights_survive_narrowed_runs(layout: str) -> None:
+    t = Trace({"k": pl.Int64}, ["k"])
+    t.insert(pl.DataFrame({"k": [1, 2, 3], WEIGHT: [300, 1, 70_000]}))
+    t.insert(pl.DataFrame({"k": [1, 2], WEIGHT: [-200, 5]}))
+    got = t.to_zset().sort("k")
+    assert got.schema[WEIGHT] == pl.Int64
+    assert got.rows() == [(1, 100), (2, 6), (3, 70_000)]
 
 
 def test_lookup_reads_only_matching_rows_not_the_whole_trace() -> None:
@@ -83,3 +124,16 @@ def test_expand_repeats_rows_by_weight_and_drops_non_positive() -> None:
 def test_consolidate_cancels_and_keeps_null_rows() -> None:
     z = pl.DataFrame({"a": [None, None, 1, 1], WEIGHT: [1, 1, 1, -1]})
     assert consolidate(z).rows() == [(None, 2)]
+
+
+def test_deletes_of_sealed_rows_are_compacted_away(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Sealed runs never merge, so deleting their rows leaves cancelling pairs behind; the
+    trace compacts once they dominate, so its size follows the live rows, not the churn."""
+    monkeypatch.setattr(trace_module, "SMALL_ROWS", 0)
+    monkeypatch.setattr(trace_module, "SEAL_ROWS", 64)
+    t = Trace({"k": pl.Int64}, ["k"])
+    t.insert(pl.DataFrame({"k": np.arange(100), WEIGHT: np.ones(100, np.int64)}))
+    for i in range(1000):  # replace the oldest row by a new one, 1000 times
+        t.insert(pl.DataFrame({"k": [i, 100 + i], WEIGHT: [-1, 1]}))
+        assert t.rows <= 2 * 100 + 64 + 2
+    assert sorted(t.to_zset()["k"].to_list()) == list(range(1000, 1100))

@@ -1,6 +1,7 @@
 """SQLite's sqllogictest corpus, run as incremental views (batch and incremental modes).
 
-select1-5 run in full; every other file runs a fixed, evenly spread sample.  A file fails on
+select1-5 run in full; every other file runs a fixed, evenly spread sample.  The files run in
+the runner's worker processes (``pool.py``), as many at once as there are cores.  A file fails on
 any wrong answer, on any error (a crash is a bug), or when its pass rate in a mode drops below
 the floor in ``thresholds.json``.  Raise the floors as the engine grows:
 ``python -m tests.sqllogictest --suite --update-thresholds``.
@@ -8,11 +9,15 @@ the floor in ``thresholds.json``.  Raise the floors as the engine grows:
 
 from __future__ import annotations
 
+import argparse
+import os
+
 import pytest
 
+from .pool import Pool, Task
 from .report import table
 from .schedule import MODES
-from .suite import FileResult, corpus_dir, corpus_files, read_floors, run_file, suite_sample
+from .suite import FileResult, corpus_dir, corpus_files, read_floors
 
 RESULTS: list[FileResult] = []  # read by conftest's terminal summary
 
@@ -23,13 +28,28 @@ def _files() -> list[str]:
     return corpus_files()
 
 
+@pytest.fixture(scope="module")
+def suite_results() -> dict[str, list[FileResult]]:
+    """Every file's results, run once by the runner's worker pool (one job per core, each
+    under the runner's time and memory limits), biggest files first."""
+    root = corpus_dir()
+    args = argparse.Namespace(engine="feldera", jobs=max(1, min(4, len(os.sched_getaffinity(0)))),
+                              sample=None, suite=True, chunk=1000, window=4, timeout=1500.0,
+                              memory_gb=6.0)
+    tasks = [Task(f, list(MODES)) for f in sorted(_files(), key=lambda f: -(root / f).stat().st_size)]
+    by_file: dict[str, list[FileResult]] = {}
+    for r in Pool(args, root).run(tasks):
+        by_file.setdefault(r.file, []).append(r)
+    return by_file
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("file", _files() or ["<no corpus>"])
-def test_sqllogictest_file(file: str) -> None:
+def test_sqllogictest_file(file: str, suite_results: dict[str, list[FileResult]]) -> None:
     if file == "<no corpus>":
         pytest.skip(f"no sqllogictest corpus at {corpus_dir()} (set FELDERA_NB_SLT_DIR)")
     floors = read_floors().get(file, {})
-    results = run_file(file, modes=MODES, sample=suite_sample(file))
+    results = suite_results[file]
     RESULTS.extend(results)
     problems = []
     for r in results:
