@@ -33,12 +33,14 @@ _SEED = 0x5EED
 # A run is merged into its predecessor when the predecessor is at most this many times bigger.
 _MERGE_RATIO = 4
 SEAL_ROWS = 1 << 21
+"""Runs are not merged past this many rows (bounds a merge's memory; lookups probe a few more
+runs)."""
 SMALL_ROWS = 4096
 """Up to this many rows a trace is one unsorted frame: a lookup is one semi-join and an insert
 one concatenation, cheaper than keeping an index for so few rows."""
 NARROW_ROWS = 1 << 16
-"""Runs are not merged past this many rows (bounds a merge's memory; lookups probe a few more
-runs)."""
+"""Runs of at least this many rows store narrowed weights (below, the pass over the weights
+costs more than it saves)."""
 
 
 def key_hash(df: pl.DataFrame, key: Sequence[str]) -> pl.Series:
@@ -268,8 +270,8 @@ def _merge(a: pl.DataFrame, b: pl.DataFrame, order: str) -> pl.DataFrame:
             else b.schema[WEIGHT]
         a, b = a.with_columns(pl.col(WEIGHT).cast(wide)), b.with_columns(pl.col(WEIGHT).cast(wide))
         if a[order].null_count() == 0 and b[order].null_count() == 0:
-            return a.merge_sorted(b, order)
-        return pl.concat([a, b]).sort(order, nulls_last=True)
+            return _narrow_weights(a.merge_sorted(b, order))
+        return _narrow_weights(pl.concat([a, b]).sort(order, nulls_last=True))
     both = _wide_weights(pl.concat([a, b], how="vertical_relaxed"))
     cols = [c for c in both.columns if c != WEIGHT]
     return _narrow_weights(

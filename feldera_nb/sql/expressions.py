@@ -203,7 +203,8 @@ class Compiler:
     # -- guarded runtime checks --------------------------------------------------------------
 
     @contextmanager
-    def guarded(self, condition: pl.Expr | bool) -> Iterator[None]:
+    def guarded(self, condition: pl.Expr | bool,
+                node: exp.Expression | None = None) -> Iterator[None]:
         """Compile the body for the rows where ``condition`` holds (CASE branches).
 
         A constant condition keeps guards small: ``True`` adds nothing, ``False`` marks a
@@ -215,7 +216,7 @@ class Compiler:
         elif condition is not True:
             if len(str(condition)) > _MAX_GUARD_CHARS:
                 raise self.unsupported("CASE / COALESCE nested this deeply (the compiled "
-                                       "expression would grow exponentially)", None)
+                                       "expression would grow exponentially)", node)
             self.guard = condition if outer is None else outer & condition
         try:
             yield
@@ -631,22 +632,22 @@ def _case(c: Compiler, node: exp.Case) -> TypedExpr:
     taken: Cond = False  # some earlier branch was chosen
     branches: list[tuple[Cond, TypedExpr]] = []
     for branch in node.args.get("ifs") or []:
-        with c.guarded(cond_not(taken)):
+        with c.guarded(cond_not(taken), node):
             if subject is None:
                 test = c.compile(branch.this)
                 predicate(test, node=branch.this, sql=c.sql)  # type check
             else:
-                value = c.compile(branch.this)
-                test = compare(c, exp.EQ, subject, value, branch)
-                if subject.is_literal and value.is_literal:
+                operand = c.compile(branch.this)
+                test = compare(c, exp.EQ, subject, operand, branch)
+                if subject.is_literal and operand.is_literal:
                     test = _fold(test)
         cond = truth(test)
-        with c.guarded(cond_and(cond_not(taken), cond)):
+        with c.guarded(cond_and(cond_not(taken), cond), node):
             value = c.compile(branch.args["true"])
         branches.append((cond, value))
         taken = cond_or(taken, cond)
     default = node.args.get("default")
-    with c.guarded(cond_not(taken)):
+    with c.guarded(cond_not(taken), node):
         otherwise = c.compile(default) if default is not None else TypedExpr(pl.lit(None), T.NULL, None)
     results = [v for _, v in branches] + [otherwise]
     t = common_type([v.type for v in results], node=node, sql=c.sql)

@@ -279,7 +279,7 @@ def _coalesce(c: Compiler, node: exp.Coalesce) -> TypedExpr:
     items: list[TypedExpr] = []
     all_null: Cond = True
     for arg in _args(node):
-        with c.guarded(all_null):
+        with c.guarded(all_null, node):
             e = c.compile(arg)
         items.append(e)
         is_null: Cond = e.expr.is_null()

@@ -207,6 +207,25 @@ def test_overflow_check_skips_rows_a_case_does_not_reach() -> None:
     assert evaluate("COALESCE(CASE WHEN t < 50 THEN t END, 0)") == [0, -100, 1, 2, 0, 0]
 
 
+def test_nested_case_and_coalesce_stay_small() -> None:
+    """Guards hold earlier branches; constant branches fold away, so nesting does not multiply
+    the expression (this one, from sqllogictest, once compiled to 13 MB and exhausted memory)."""
+    text = ("-19 * -COALESCE(-i, -35, CASE COALESCE(-32, 43 * 48 - 82, 56 + 15) WHEN 82 THEN NULL"
+            " WHEN 53 / 1 / -56 THEN - - j WHEN i THEN NULL END)")
+    assert len(str(compile_sql(text).expr)) < 2_000
+    assert evaluate(text) == [-133, 133, -133, 133, -665, 0]
+
+
+def test_case_nested_past_the_guard_limit_is_refused_with_position() -> None:
+    text = "i"
+    for depth in range(10):  # each level's guard holds the level below: exponential growth
+        text = f"CASE WHEN ({text}) > j THEN i + {depth} ELSE i - {depth} END"
+    with pytest.raises(UnsupportedSqlError) as info:
+        compile_sql(text)
+    assert "nested this deeply" in str(info.value)
+    assert "column " in str(info.value)
+
+
 # --------------------------------------------------------------------------------------------
 # comparisons, BETWEEN, IN, CASE
 
