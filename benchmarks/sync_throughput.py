@@ -28,7 +28,7 @@ import time
 import urllib.request
 import uuid as uuidlib
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 
 import s3fs
@@ -68,7 +68,7 @@ def make_checkpoint(root: Path, mib: int, files: int) -> Path:
         (directory / rel).write_bytes(data)
         entries[rel] = {"size": size, "sha256": hashlib.sha256(data).hexdigest(), "name": rel}
     manifest = {"format": 1, "uuid": uuid, "seq": 1, "step": 0,
-                "created_at": datetime.now(timezone.utc).isoformat(), "files": entries,
+                "created_at": datetime.now(UTC).isoformat(), "files": entries,
                 "meta": {}}
     (directory / "CHECKPOINT.json").write_text(json.dumps(manifest))
     return directory

@@ -13,7 +13,7 @@ copies.  Every function here is a handful of vectorised Polars calls.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import polars as pl
 

@@ -28,7 +28,6 @@ from feldera_nb.sql.expressions import (
     Compiler,
     Cond,
     TypedExpr,
-    arithmetic,
     cond_and,
     from_unscaled,
     literal,

@@ -273,7 +273,7 @@ def write_checkpoint(
             uuid,
             seq,
             step,
-            dt.datetime.now(dt.timezone.utc).isoformat(timespec="microseconds"),
+            dt.datetime.now(dt.UTC).isoformat(timespec="microseconds"),
             files,
             dict(meta or {}),
         )

@@ -13,7 +13,7 @@ import json
 import os
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Final
 
@@ -59,7 +59,7 @@ class Owner:
 
     def to_bytes(self) -> bytes:
         return json.dumps({"format": 1, "pipeline": self.pipeline, "instance": self.instance,
-                           "claimed_at": datetime.now(timezone.utc).isoformat()},
+                           "claimed_at": datetime.now(UTC).isoformat()},
                           indent=1).encode()
 
     def __str__(self) -> str:

@@ -8,7 +8,7 @@ files after, so a half-deleted checkpoint is never visible.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 from .location import Bucket
 from .manifest import MANIFEST_NAME
@@ -19,7 +19,7 @@ def apply_retention(bucket: Bucket, *, min_count: int, min_age_days: float,
                     now: datetime | None = None) -> list[str]:
     """Delete the checkpoints retention allows to go; return their UUIDs, oldest first."""
     fs = bucket.writable("retention")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     cutoff = now - timedelta(days=min_age_days)
     checkpoints = remote_checkpoints(bucket)  # newest first
     doomed = [cp for cp in checkpoints[max(min_count, 0):] if cp.created_at < cutoff]

@@ -13,7 +13,7 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from pathlib import Path
 from typing import Any
 
@@ -98,7 +98,7 @@ class StandbyPuller:
             if path.name == self.held_uuid:
                 return False
             self.held_uuid, self.held_path, self.held_source = path.name, path, role
-            self.pulled_at = datetime.now(timezone.utc)
+            self.pulled_at = datetime.now(UTC)
             self.pulls += 1
             log.info("checkpoint %s pulled successfully from %s", path.name, role)
         if self._on_pulled is not None:

@@ -21,7 +21,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 from typing import Any
 
@@ -197,7 +197,7 @@ class Syncer:
         with self._cond:
             next_at = None
             if self._next_push is not None:
-                next_at = datetime.now(timezone.utc) + timedelta(
+                next_at = datetime.now(UTC) + timedelta(
                     seconds=max(0.0, self._next_push - time.monotonic()))
             return SyncerState(self._current, self._progress.snapshot(), self._last_success,
                                self._last_error, next_at, self._pushed, self._failed,

@@ -19,8 +19,9 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
+from datetime import UTC
 
 REDACTED = "***"
 
@@ -520,8 +521,8 @@ def _seconds_until(when: Any) -> float | None:
     if when is None:
         return None
     try:
-        from datetime import datetime, timezone
-        return max(0.0, (when - datetime.now(timezone.utc)).total_seconds())
+        from datetime import datetime
+        return max(0.0, (when - datetime.now(UTC)).total_seconds())
     except Exception:  # noqa: BLE001
         return None
 

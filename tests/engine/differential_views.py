@@ -44,17 +44,17 @@ CREATE TABLE tags (
 
 # Small domains so that joins, groups, DISTINCT and set operations collide.
 DOMAINS = {
-    "orders.id": range(0, 40),
-    "orders.cust": range(0, 7),
+    "orders.id": range(40),
+    "orders.cust": range(7),
     "orders.qty": range(-2, 9),
-    "customers.cid": range(0, 10),
+    "customers.cid": range(10),
     "customers.name": ("ann", "bob", "cy", "Dee"),
     "customers.region": ("north", "south", "east"),
-    "events.cust": range(0, 7),
+    "events.cust": range(7),
     "events.kind": ("click", "view", "buy"),
     "events.n": range(-3, 12),
     "tags.tag": ("a", "b", "c"),
-    "tags.cust": range(0, 7),
+    "tags.cust": range(7),
 }
 
 # tags is emptied often, so global aggregates over it see the empty table.

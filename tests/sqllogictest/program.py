@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from .records import HashThreshold, ParsedScript, Query, Statement
 from .values import format_rows, md5_of, sort_values
 
-_DML = re.compile(r"^\s*(INSERT|DELETE|UPDATE|REPLACE)\b", re.I)
-_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.I)
+_DML = re.compile(r"^\s*(INSERT|DELETE|UPDATE|REPLACE)\b", re.IGNORECASE)
+_CREATE_TABLE = re.compile(r"^\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
 _CREATE_VIEW = re.compile(
-    r"^\s*CREATE\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+AS\s+(.*)$", re.I | re.S
+    r"^\s*CREATE\s+VIEW\s+(?:IF\s+NOT\s+EXISTS\s+)?(\w+)\s+AS\s+(.*)$", re.IGNORECASE | re.DOTALL
 )
-_DROP = re.compile(r"^\s*DROP\s+(TABLE|VIEW|INDEX)\s+(?:IF\s+EXISTS\s+)?(\w+)", re.I)
-_CREATE_INDEX = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\b", re.I)
+_DROP = re.compile(r"^\s*DROP\s+(TABLE|VIEW|INDEX)\s+(?:IF\s+EXISTS\s+)?(\w+)", re.IGNORECASE)
+_CREATE_INDEX = re.compile(r"^\s*CREATE\s+(UNIQUE\s+)?INDEX\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)

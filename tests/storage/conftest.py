@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 def many_dtypes() -> dict[str, pl.DataFrame]:
     """One frame per dtype family, with nulls, edge values, an empty frame and a weight column."""
-    tz = pl.Series([dt.datetime(2024, 3, 31, 1, 30, tzinfo=dt.timezone.utc)] * 3)
+    tz = pl.Series([dt.datetime(2024, 3, 31, 1, 30, tzinfo=dt.UTC)] * 3)
     return {
         "op1.ints": pl.DataFrame(
             {

@@ -19,7 +19,7 @@ import json  # noqa: E402
 import uuid as uuidlib  # noqa: E402
 from collections.abc import Callable, Iterator  # noqa: E402
 from dataclasses import dataclass, field  # noqa: E402
-from datetime import datetime, timezone  # noqa: E402
+from datetime import datetime, UTC  # noqa: E402
 from pathlib import Path  # noqa: E402
 from typing import Any  # noqa: E402
 
@@ -179,7 +179,7 @@ def make_checkpoint(checkpoints_dir: Path, files: dict[str, bytes], *, seq: int 
         entries[rel] = {"size": len(data), "sha256": hashlib.sha256(data).hexdigest(),
                         "name": rel.rsplit("/", 1)[-1].split(".")[0]}
     manifest = {"format": 1, "uuid": uuid, "seq": seq, "step": step,
-                "created_at": (created_at or datetime.now(timezone.utc)).isoformat(),
+                "created_at": (created_at or datetime.now(UTC)).isoformat(),
                 "files": entries, "meta": {"program": "test"}}
     (directory / "CHECKPOINT.json").write_bytes(json.dumps(manifest, indent=1).encode())
     return directory

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 from pathlib import Path
 
 import pytest
@@ -53,7 +53,7 @@ def test_push_pull_round_trip_is_byte_identical(backend: Backend, prefix: str,
 def test_latest_and_by_uuid(backend: Backend, prefix: str, checkpoint_factory: Factory,
                             tmp_path: Path) -> None:
     bucket = open_bucket(backend.config(prefix))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     first = checkpoint_factory(created_at=now - timedelta(minutes=2))
     second = checkpoint_factory(created_at=now - timedelta(minutes=1))
     for local in (first, second):
@@ -68,7 +68,7 @@ def test_latest_and_by_uuid(backend: Backend, prefix: str, checkpoint_factory: F
 def test_retention_count_one_age_zero_keeps_newest(backend: Backend, prefix: str,
                                                    checkpoint_factory: Factory) -> None:
     bucket = open_bucket(backend.config(prefix))
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     locals_ = [checkpoint_factory(created_at=now - timedelta(hours=3 - i)) for i in range(3)]
     for local in locals_:
         push_checkpoint(local, bucket)
