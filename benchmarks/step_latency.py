@@ -15,7 +15,7 @@ deletes are generated from ids, and the recompute rebuilds the final tables from
 Each size runs in a fresh process, so one size's peak memory does not leak into the next; the
 recompute baseline runs in its own process too (its join would otherwise set the peak).
 
-Usage: ``python benchmarks/step_latency.py [--sizes 1e5,1e6,1e7] [--steps 30]``
+Usage: ``python benchmarks/step_latency.py [--sizes 1e5,1e6,1e7] [--steps 100]``
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def _in_subprocess(fn, *args):  # noqa: ANN001, ANN202 - a tiny helper
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", default="1e5,1e6,1e7")
-    ap.add_argument("--steps", type=int, default=30)
+    ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--load-batch", type=int, default=100_000,
                     help="rows per load step (default 100,000; a file connector's default "
