@@ -29,7 +29,7 @@ from pathlib import Path
 from .pool import Pool, Task
 from .report import table, timing_summary, write_artifacts
 from .schedule import MODES
-from .suite import REPO, THRESHOLDS, corpus_dir, corpus_files, write_floors
+from .suite import REPO, THRESHOLDS, corpus_dir, corpus_files, longest_first, write_floors
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -42,9 +42,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.update_thresholds and not args.suite:
         raise SystemExit("--update-thresholds needs --suite (floors hold for the suite's samples)")
     modes = list(MODES) if args.mode == "both" else [args.mode]
-    tasks = [Task(f, modes) for f in files]
-    # Big files first, so the last job to finish is a small one.
-    tasks.sort(key=lambda t: -(root / t.file).stat().st_size)
+    tasks = [Task(f, modes) for f in longest_first(files, root)]
     start = time.perf_counter()
     results = Pool(args, root).run(tasks)
     wall = time.perf_counter() - start

@@ -17,7 +17,7 @@ import pytest
 from .pool import Pool, Task
 from .report import table
 from .schedule import MODES
-from .suite import FileResult, corpus_dir, corpus_files, read_floors
+from .suite import FileResult, corpus_dir, corpus_files, longest_first, read_floors
 
 RESULTS: list[FileResult] = []  # read by conftest's terminal summary
 
@@ -31,12 +31,12 @@ def _files() -> list[str]:
 @pytest.fixture(scope="module")
 def suite_results() -> dict[str, list[FileResult]]:
     """Every file's results, run once by the runner's worker pool (one job per core, each
-    under the runner's time and memory limits), biggest files first."""
+    under the runner's time and memory limits), longest files first."""
     root = corpus_dir()
     args = argparse.Namespace(engine="feldera", jobs=max(1, min(4, len(os.sched_getaffinity(0)))),
                               sample=None, suite=True, chunk=1000, window=4, timeout=1500.0,
                               memory_gb=6.0)
-    tasks = [Task(f, list(MODES)) for f in sorted(_files(), key=lambda f: -(root / f).stat().st_size)]
+    tasks = [Task(f, list(MODES)) for f in longest_first(_files(), root)]
     by_file: dict[str, list[FileResult]] = {}
     for r in Pool(args, root).run(tasks):
         by_file.setdefault(r.file, []).append(r)
