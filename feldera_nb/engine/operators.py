@@ -302,8 +302,8 @@ class KeyedRecompute(_Stateful, Operator):
         old_out = old_out.select(new_out.columns)
         delta = add(new_out, negate(old_out))
         for t, d in zip(self.traces, deltas, strict=True):
-            t.insert(d, consolidated=True)
-        self.output.insert(delta, consolidated=True)
+            t.insert(d)
+        self.output.insert(delta)
         return delta.drop(kn)
 
 

@@ -94,15 +94,14 @@ class Trace:
         return sum(r.estimated_size() for r in self.runs)
 
     # -- updates ----------------------------------------------------------------------------
-    def insert(self, delta: pl.DataFrame, *, consolidated: bool = False) -> None:
-        """Add a Z-set to the trace (``consolidated``: the caller knows equal rows are
-        already summed, which saves a group-by)."""
+    def insert(self, delta: pl.DataFrame) -> None:
+        """Add a Z-set to the trace (runs need not be consolidated: reads consolidate)."""
         if delta.height == 0:
             return
         if self.small:
             self._insert_small(delta)
             return
-        run = self._as_run(delta, consolidated)
+        run = self._as_run(delta)
         self.weight += int(run[WEIGHT].sum())
         self.runs.append(run)
         self._maybe_merge()
@@ -128,7 +127,7 @@ class Trace:
             delta = delta.select(*[pl.col(c).cast(self.schema[c]) for c in cols], pl.col(WEIGHT))
         return delta
 
-    def _as_run(self, delta: pl.DataFrame, consolidated: bool = False) -> pl.DataFrame:
+    def _as_run(self, delta: pl.DataFrame) -> pl.DataFrame:
         delta = self._conformed(delta)
         # Runs need not be consolidated (reads consolidate what they return), so a bulk
         # insert costs a sort, not a group-by over every column.
@@ -175,13 +174,13 @@ class Trace:
             return empty(self.schema)
         if not self.key:
             return self.to_zset()
+        if any(keys.schema[c] != self.schema[c] for c in self.key):
+            keys = keys.select([pl.col(c).cast(self.schema[c]) for c in self.key])
         if self.small:
-            if any(keys.schema[c] != self.schema[c] for c in self.key):
-                keys = keys.select([pl.col(c).cast(self.schema[c]) for c in self.key])
             found = self.runs[0].join(keys, on=self.key, how="semi", nulls_equal=True)
             self.rows_read += found.height
             return consolidate(found)
-        keys = keys.select([pl.col(c).cast(self.schema[c]) for c in self.key]).unique()
+        keys = keys.select(self.key).unique()
         if keys.height == 0:
             return empty(self.schema)
         if self.direct:

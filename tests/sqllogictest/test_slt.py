@@ -9,11 +9,11 @@ the floor in ``thresholds.json``.  Raise the floors as the engine grows:
 
 from __future__ import annotations
 
-import argparse
 import os
 
 import pytest
 
+from .__main__ import _parser
 from .pool import Pool, Task
 from .report import table
 from .schedule import MODES
@@ -33,9 +33,8 @@ def suite_results() -> dict[str, list[FileResult]]:
     """Every file's results, run once by the runner's worker pool (one job per core, each
     under the runner's time and memory limits), longest files first."""
     root = corpus_dir()
-    args = argparse.Namespace(engine="feldera", jobs=max(1, min(4, len(os.sched_getaffinity(0)))),
-                              sample=None, suite=True, chunk=1000, window=4, timeout=1500.0,
-                              memory_gb=6.0)
+    jobs = max(1, min(4, len(os.sched_getaffinity(0))))
+    args = _parser().parse_args(["--suite", "--jobs", str(jobs), "--timeout", "1500"])
     tasks = [Task(f, list(MODES)) for f in longest_first(_files(), root)]
     by_file: dict[str, list[FileResult]] = {}
     for r in Pool(args, root).run(tasks):
