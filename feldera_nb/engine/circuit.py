@@ -41,6 +41,13 @@ class Circuit:
         self.ops[op.id] = op
         return op
 
+    def fresh(self) -> Circuit:
+        """A copy with the same operators and wiring, every operator's state empty."""
+        c = Circuit()
+        c.ops = {op_id: op.fresh() for op_id, op in self.ops.items()}
+        c.inputs, c.outputs = dict(self.inputs), dict(self.outputs)
+        return c
+
     def step(self, deltas: dict[str, pl.DataFrame]) -> dict[str, pl.DataFrame]:
         """Run one step: ``deltas`` by input name in, output deltas by output name out.
 

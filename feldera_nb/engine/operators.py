@@ -18,6 +18,7 @@ Every stateful operator exposes ``state()`` as named frames and rebuilds from th
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -52,6 +53,14 @@ class Operator:
 
     def state(self) -> dict[str, pl.DataFrame]:
         return {}
+
+    def fresh(self) -> Operator:
+        """The same operator (id, inputs, expressions) with empty state.
+
+        Its configuration is immutable (Polars expressions, pure batch functions), so a
+        compiled circuit can serve as a template for any number of pipelines.
+        """
+        return dataclasses.replace(self)
 
     def restore(self, state: dict[str, pl.DataFrame]) -> None:
         pass

@@ -71,7 +71,7 @@ class Pipeline(NotebookViews, Lifecycle):
         self.name = name
         self.sql = sql
         self.runtime_config = RuntimeConfig.coerce(runtime_config)
-        self.program: CompiledProgram = compile_program(sql)
+        self.program: CompiledProgram = compile_program(sql, cache=True)
         self._lock = threading.RLock()
         self._status = PipelineStatus.STOPPED
         self._changed = threading.Condition(self._lock)
@@ -96,7 +96,7 @@ class Pipeline(NotebookViews, Lifecycle):
     def _reset_state(self) -> None:
         """A fresh circuit (and connectors) for the program; the old state is dropped."""
         if self.program.circuit.steps:
-            self.program = compile_program(self.sql)
+            self.program = self.program.fresh()
         self._inputs, self._outputs = build_connectors(self.program)
         self._stores = {name: ViewStore(v.rel.schema) for name, v in self.program.views.items()
                         if v.materialized}

@@ -6,11 +6,29 @@
 ... ''')
 >>> [c for c, _ in prog.views["s"].columns]
 ['k', 'total']
+
+``errors="collect"`` compiles every view it can and reports the others, as a compiler
+reporting all its errors at once does:
+
+>>> prog = compile_program('''
+...     CREATE TABLE t (k INT NOT NULL);
+...     CREATE VIEW bad AS SELECT nope FROM t;
+...     CREATE VIEW on_bad AS SELECT * FROM bad;
+...     CREATE VIEW good AS SELECT k FROM t;
+... ''', errors="collect")
+>>> list(prog.views), list(prog.errors)
+(['good'], ['bad', 'on_bad'])
+>>> str(prog.errors["on_bad"]).splitlines()[0]
+"statement 3, line 4, column 37: view 'on_bad' reads view 'bad', which failed to compile (at 'bad')"
 """
 
 from __future__ import annotations
 
+import dataclasses
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
+from typing import Literal
 
 import polars as pl
 from sqlglot import exp
@@ -20,6 +38,7 @@ from feldera_nb.errors import SqlError
 from feldera_nb.sql.builder import Builder
 from feldera_nb.sql.expressions import TypedExpr
 from feldera_nb.sql.planner import Planner
+from feldera_nb.sql.positions import position_of
 from feldera_nb.sql.program import Program, TableDef, ViewDef, parse_program, parse_statement
 from feldera_nb.sql.scope import Col, Rel
 from feldera_nb.sql.types import SqlType, to_polars
@@ -74,6 +93,12 @@ class CompiledProgram:
     circuit: Circuit
     tables: dict[str, CompiledTable] = field(default_factory=dict)
     views: dict[str, CompiledView] = field(default_factory=dict)
+    errors: dict[str, SqlError] = field(default_factory=dict)  # views left out (collect mode)
+
+    def fresh(self) -> CompiledProgram:
+        """The same program with a fresh circuit: every operator's state empty."""
+        return dataclasses.replace(self, circuit=self.circuit.fresh(), tables=dict(self.tables),
+                                   views=dict(self.views), errors=dict(self.errors))
 
 
 def unique_names(names: list[str]) -> list[str]:
@@ -90,8 +115,17 @@ def unique_names(names: list[str]) -> list[str]:
     return out
 
 
-def compile_program(source: str | Program) -> CompiledProgram:
-    """Parse (if needed) and compile every table and view of a program."""
+def compile_program(source: str | Program, *, errors: Literal["raise", "collect"] = "raise",
+                    cache: bool = False) -> CompiledProgram:
+    """Parse (if needed) and compile every table and view of a program.
+
+    ``errors="raise"`` stops at the first view that does not compile; ``"collect"`` leaves
+    such views (and the views reading them) out and lists their errors in ``errors``.
+    ``cache=True`` reuses the compiled circuit of a recent identical program text (as a fresh
+    copy), so re-creating a pipeline, or opening it again after a reset, compiles nothing.
+    """
+    if cache and isinstance(source, str):
+        return _TEMPLATES.get(source, errors)
     program = parse_program(source) if isinstance(source, str) else source
     circuit = Circuit()
     out = CompiledProgram(program, circuit)
@@ -103,15 +137,61 @@ def compile_program(source: str | Program) -> CompiledProgram:
         circuit.inputs[t.name] = f"input:{t.name}"
         out.tables[t.name] = CompiledTable(t, rel)
     for v in program.views:
+        mark = len(circuit.ops)
         try:
-            view = compile_view(v, circuit, relations, program.sql)
+            view = _compile_located(v, circuit, relations, program.sql, out.errors)
         except SqlError as e:
-            raise _locate(e, v, program.sql) from None
+            if errors == "raise":
+                raise
+            for op_id in list(circuit.ops)[mark:]:  # drop the failed view's operators
+                del circuit.ops[op_id]
+            out.errors[v.name] = e
+            continue
         relations[v.name] = Rel(view.rel.op, [Col(n, t, v.name, c.internal) for (n, t), c in
                                               zip(view.columns, view.rel.cols, strict=True)])
         circuit.outputs[v.name] = view.rel.op
         out.views[v.name] = view
     return out
+
+
+def _compile_located(v: ViewDef, circuit: Circuit, relations: dict[str, Rel], full_sql: str,
+                     failed: dict[str, SqlError]) -> CompiledView:
+    try:
+        broken = [t for t in v.query.find_all(exp.Table) if t.name.lower() in failed]
+        if broken:
+            raise SqlError(f"view '{v.name}' reads view '{broken[0].name.lower()}', which "
+                           "failed to compile", sql=v.sql, **position_of(broken[0], v.sql))
+        return compile_view(v, circuit, relations, full_sql)
+    except SqlError as e:
+        raise _locate(e, v, full_sql) from None
+
+
+class _TemplateCache:
+    """The last few compiled programs by exact text; callers get fresh copies."""
+
+    size = 8
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._templates: OrderedDict[str, CompiledProgram] = OrderedDict()
+
+    def get(self, sql: str, errors: Literal["raise", "collect"]) -> CompiledProgram:
+        with self._lock:
+            template = self._templates.get(sql)
+            if template is not None:
+                self._templates.move_to_end(sql)
+        if template is None:
+            template = compile_program(sql, errors="collect")
+            with self._lock:
+                self._templates[sql] = template
+                while len(self._templates) > self.size:
+                    self._templates.popitem(last=False)
+        if template.errors and errors == "raise":
+            return compile_program(sql)  # raises the first error, with a fresh traceback
+        return template.fresh()
+
+
+_TEMPLATES = _TemplateCache()
 
 
 def _locate(e: SqlError, v: ViewDef, full_sql: str) -> SqlError:

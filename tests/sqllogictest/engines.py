@@ -1,8 +1,10 @@
 """Engines the runner drives: feldera_nb's ``Pipeline``, and DuckDB / SQLite stand-ins.
 
-An engine checks one view on its own (``check``: ``None`` when it compiles, else the reason
-the engine refused it) and opens a session holding the tables, the script's views and many
-query views at once.  A session takes weighted input steps and reads a view's rows.
+An engine prepares a chunk of query views (``prepare``: the reasons it refuses some of them;
+the rest is compiled, so that opening sessions over it compiles nothing again), checks one
+view on its own (``check``: ``None`` when it compiles, else the reason), and opens a session
+holding the tables, the script's views and many query views at once.  A session takes
+weighted input steps and reads a view's rows.
 
 The stand-ins are not incremental: they integrate the input steps into bags (which checks that
 a schedule never deletes a row that is not there) and reload the changed tables before a read.
@@ -44,6 +46,7 @@ class Session(Protocol):
 class Engine(Protocol):
     name: str
 
+    def prepare(self, schema: Schema, views: Sequence[tuple[str, str]]) -> dict[str, str]: ...
     def check(self, schema: Schema, view: str, sql: str) -> str | None: ...
     def open(self, schema: Schema, views: Sequence[tuple[str, str]]) -> Session: ...
 
@@ -77,9 +80,11 @@ class FelderaEngine:
     def __init__(self) -> None:
         from feldera_nb import Pipeline
         from feldera_nb.errors import SqlError
+        from feldera_nb.sql.compiler import compile_program
 
         self._pipeline = Pipeline
         self._sql_error = SqlError
+        self._compile = compile_program
 
     @staticmethod
     def program(schema: Schema, views: Sequence[tuple[str, str]]) -> str:
@@ -87,6 +92,16 @@ class FelderaEngine:
         stmts += [f"CREATE VIEW {name} AS {sql}" for name, sql in schema.views]
         stmts += [f"CREATE MATERIALIZED VIEW {name} AS {sql}" for name, sql in views]
         return ";\n".join(stmts) + ";"
+
+    def prepare(self, schema: Schema, views: Sequence[tuple[str, str]]) -> dict[str, str]:
+        """Compile every view; the refused ones' reasons.  The program without them is left
+        in the compiler's cache for :meth:`open`."""
+        compiled = self._compile(self.program(schema, views), errors="collect", cache=True)
+        reasons = {v: f"{type(e).__name__}: {e}" for v, e in compiled.errors.items()}
+        if reasons:
+            self._compile(self.program(schema, [v for v in views if v[0] not in reasons]),
+                          cache=True)
+        return reasons
 
     def check(self, schema: Schema, view: str, sql: str) -> str | None:
         try:
@@ -171,6 +186,10 @@ class _StandIn:
 
     def _backend(self) -> _Backend:
         raise NotImplementedError
+
+    def prepare(self, schema: Schema, views: Sequence[tuple[str, str]]) -> dict[str, str]:
+        reasons = {name: self.check(schema, name, sql) for name, sql in views}
+        return {name: why for name, why in reasons.items() if why is not None}
 
     def check(self, schema: Schema, view: str, sql: str) -> str | None:
         stale = any(self._defined.get(n, s) != s for n, s in schema.views)

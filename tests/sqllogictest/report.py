@@ -50,7 +50,7 @@ def timing_summary(results: Sequence[FileResult]) -> str:
         t.add(r.timings)
         build += r.build_s
     return (
-        f"parse+mirror {build:.1f}s, check (compile views alone) {t.check:.1f}s, "
+        f"parse+mirror {build:.1f}s, compile {t.compile:.1f}s, "
         f"open pipelines {t.open:.1f}s ({t.sessions} sessions), steps {t.step:.1f}s "
         f"({t.steps} steps), reads {t.read:.1f}s, compare {t.compare:.1f}s"
     )

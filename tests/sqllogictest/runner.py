@@ -1,10 +1,11 @@
 """Run a program against an engine and judge every query.
 
-Per segment: check the script's views, then every query's view on its own (tables + script
-views + that one view) to sort out what the engine refuses; then open one session per chunk of
-good views, feed the data states in order (as the mode's change schedule) and read each view at
-its query's state.  A step that raises is retried on halves of the chunk until the view that
-breaks it stands alone.
+Per segment: check the script's views one by one, then cut the queries into chunks (views
+that read the same tables, read at a few consecutive data states).  Each chunk is compiled
+once (``Engine.prepare``: the views the engine refuses are sorted out, the rest is compiled
+and kept), then run in every mode: one session per chunk and mode, fed the data states in
+order (as the mode's change schedule), each view read at its query's state.  A step that
+raises is retried on halves of the chunk until the view that breaks it stands alone.
 
 Outcomes: ``passed``; ``failed`` (a wrong answer); ``unsupported`` (the engine refused the view
 when compiling it); ``error`` (any other exception); ``skipped`` (the runner cannot check the
@@ -18,7 +19,7 @@ import re
 import time
 import traceback
 from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from .engines import Engine, Schema, Session
@@ -45,9 +46,9 @@ class Outcome:
 
 @dataclass
 class Timings:
-    """Seconds spent per phase (check = compiling views one by one)."""
+    """Seconds spent per phase (compile = preparing the chunks, shared by the modes)."""
 
-    check: float = 0.0
+    compile: float = 0.0
     open: float = 0.0
     step: float = 0.0
     read: float = 0.0
@@ -70,28 +71,8 @@ class _StepFailed(Exception):
     pass
 
 
-@dataclass
-class _Part:
-    """A segment's queries that compiled, with the script views they may read."""
-
-    index: int
-    seg: Segment
-    views: dict[str, str]
-    good: list[QueryCase]
-
-
-@dataclass
-class Checked:
-    """The result of the check phase, shared by every mode's run of a program."""
-
-    path: str
-    parts: list[_Part]
-    refused: list[tuple[QueryCase, str, str]]
-    seconds: float
-
-
 class Runner:
-    """Checks a program's views once, then runs them in each mode.
+    """Compiles a program's views once, chunk by chunk, and runs each chunk in every mode.
 
     ``chunk`` caps the views of one session and ``window`` the distinct data states they are
     read at; ``seed`` fixes the junk rows.
@@ -105,37 +86,48 @@ class Runner:
         self.chunk = chunk
         self.window = window
 
-    def check(self, program: Program, only: set[int] | None = None) -> Checked:
-        """Compile every view alone; keep those the engine takes (``only``: query indexes)."""
-        t0 = time.perf_counter()
-        parts: list[_Part] = []
-        refused: list[tuple[QueryCase, str, str]] = []
-        for i, seg in enumerate(program.segments):
-            cases = [c for c in seg.queries if only is None or c.index in only]
-            if cases:
-                parts.append(self._check_segment(i, seg, cases, refused))
-        return Checked(program.path, parts, refused, time.perf_counter() - t0)
-
     def run(
-        self, checked: Checked, mode: str, emit: Callable[[Outcome], None] | None = None
-    ) -> RunResult:
-        """Judge every query in ``mode``; ``emit`` sees each outcome as it is decided."""
-        run = _Run(self, checked.path, mode, emit)
-        run.result.timings.check = checked.seconds
-        for case, status, detail in checked.refused:
-            run.out(case, status, detail)
-        for part in checked.parts:
+        self,
+        program: Program,
+        modes: Sequence[str],
+        only: set[int] | None = None,
+        emit: Callable[[str, Outcome], None] | None = None,
+    ) -> dict[str, RunResult]:
+        """Judge every query (``only``: these query indexes) in each mode.
+
+        ``emit(mode, outcome)`` sees each outcome as it is decided.  Compile time is charged
+        to the first mode.
+        """
+        runs = {m: _Run(self, program.path, m, emit) for m in modes}
+        first = runs[modes[0]].result.timings
+        for i, seg in enumerate(program.segments):
+            t0 = time.perf_counter()
+            cases = [c for c in seg.queries if only is None or c.index in only]
+            if not cases:
+                continue
+            views = self._script_views(seg)
             # Views that read the same tables share sessions; a session is fed only its
             # tables, so it takes no step for a state that changed other tables.
             groups: dict[tuple[str, ...], list[QueryCase]] = defaultdict(list)
-            for case in part.good:
-                tables = _schema(part.seg, part.views, [case.query.sql]).tables
+            for case in cases:
+                if case.problem:
+                    for run in runs.values():
+                        run.out(case, "skipped", case.problem)
+                    continue
+                tables = _schema(seg, views, [case.query.sql]).tables
                 groups[tuple(t.name for t in tables)].append(case)
-            for _, cases in sorted(groups.items()):
-                for chunk in self._windows(cases):
-                    schema = _schema(part.seg, part.views, [c.query.sql for c in chunk])
-                    run.views(part.index, part.seg, schema, chunk)
-        return run.result
+            first.compile += time.perf_counter() - t0
+            for _, group in sorted(groups.items()):
+                for chunk in self._windows(group):
+                    t0 = time.perf_counter()
+                    good = self._prepare(seg, views, chunk, runs.values())
+                    first.compile += time.perf_counter() - t0
+                    if not good:
+                        continue
+                    schema = _schema(seg, views, [c.query.sql for c in good])
+                    for run in runs.values():
+                        run.views(i, seg, schema, good)
+        return {m: run.result for m, run in runs.items()}
 
     def _windows(self, cases: list[QueryCase]) -> list[list[QueryCase]]:
         """Split cases (in state order) into sessions of at most ``chunk`` views read at no
@@ -157,9 +149,8 @@ class Runner:
             out.append(current)
         return out
 
-    def _check_segment(
-        self, index: int, seg: Segment, cases: list[QueryCase], refused: list
-    ) -> _Part:
+    def _script_views(self, seg: Segment) -> dict[str, str]:
+        """The script's views that compile (in order; each may read the earlier ones)."""
         views: dict[str, str] = {}
         for name, sql in seg.views.items():
             try:
@@ -167,22 +158,42 @@ class Runner:
                     views[name] = sql
             except Exception:  # noqa: BLE001, S112 - its queries will be refused and reported
                 continue
-        good = []
-        for case in cases:
-            if case.problem:
-                refused.append((case, "skipped", case.problem))
-                continue
-            try:
-                reason = self.engine.check(_schema(seg, views, [case.query.sql]), case.view,
-                                           case.query.sql)
-            except Exception as exc:  # noqa: BLE001 - a crash while compiling is an engine bug
-                refused.append((case, "error", f"compile crashed: {_exc_text(exc)}"))
-                continue
-            if reason is not None:
-                refused.append((case, "unsupported", reason))
-            else:
-                good.append(case)
-        return _Part(index, seg, views, good)
+        return views
+
+    def _prepare(self, seg: Segment, views: dict[str, str], chunk: list[QueryCase],
+                 runs: Iterable[_Run]) -> list[QueryCase]:
+        """Compile a chunk; report the views the engine refuses in every run, return the rest.
+
+        When the engine cannot sort the chunk out as a whole (a crash while compiling), each
+        view is compiled alone, so one bad view costs only itself.
+        """
+        schema = _schema(seg, views, [c.query.sql for c in chunk])
+        refused: dict[str, tuple[str, str]] = {}
+        try:
+            reasons = self.engine.prepare(schema, [(c.view, c.query.sql) for c in chunk])
+            refused = {v: ("unsupported", why) for v, why in reasons.items()}
+        except Exception:  # noqa: BLE001 - fall back to one view at a time
+            for case in chunk:
+                try:
+                    reason = self.engine.check(_schema(seg, views, [case.query.sql]), case.view,
+                                               case.query.sql)
+                except Exception as exc:  # noqa: BLE001 - a crash while compiling is a bug
+                    refused[case.view] = ("error", f"compile crashed: {_exc_text(exc)}")
+                    continue
+                if reason is not None:
+                    refused[case.view] = ("unsupported", reason)
+            rest = [c for c in chunk if c.view not in refused]
+            if refused and rest:  # compile the rest together: opening it is then a cache hit
+                try:
+                    self.engine.prepare(_schema(seg, views, [c.query.sql for c in rest]),
+                                        [(c.view, c.query.sql) for c in rest])
+                except Exception:  # noqa: BLE001, S110 - opening the session will report it
+                    pass
+        for case in chunk:
+            if case.view in refused:
+                for run in runs:
+                    run.out(case, *refused[case.view])
+        return [c for c in chunk if c.view not in refused]
 
 
 def _schema(seg: Segment, views: dict[str, str], sqls: list[str]) -> Schema:
@@ -209,7 +220,7 @@ class _Run:
     """One mode's run: sessions, reads, verdicts."""
 
     def __init__(
-        self, runner: Runner, path: str, mode: str, emit: Callable[[Outcome], None] | None
+        self, runner: Runner, path: str, mode: str, emit: Callable[[str, Outcome], None] | None
     ) -> None:
         self.engine = runner.engine
         self.seed = runner.seed
@@ -318,7 +329,7 @@ class _Run:
         outcome = Outcome(self.path, q.line, status, q.sql, detail, expected, actual)
         self.result.outcomes.append(outcome)
         if self.emit is not None:
-            self.emit(outcome)
+            self.emit(self.mode, outcome)
 
 
 def _show(rows: Sequence[Sequence], values: list[str] | None) -> str:
