@@ -25,7 +25,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from feldera_nb.engine.trace import Trace
-from feldera_nb.engine.zset import WEIGHT, add, concat, consolidate, empty, negate
+from feldera_nb.engine.zset import (
+    WEIGHT, add, concat, consolidate, empty, negate, pick, weighted,
+)
 
 Schema = dict[str, pl.DataType]
 
@@ -90,12 +92,30 @@ class Map(Operator):
 
     exprs: list[pl.Expr] = field(default_factory=list)
 
+    def __post_init__(self) -> None:
+        self._moves = _column_moves(self.exprs)
+
     def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
         d = deltas[0]
         if d.height == 0:
             return self.empty()
-        out = d.select(*self.exprs, pl.col(WEIGHT))
+        if self._moves is not None:  # only picks and renames columns: no query needed
+            out = pl.DataFrame([*(d.get_column(src).alias(dst) for src, dst in self._moves),
+                                d.get_column(WEIGHT)])
+        else:
+            out = d.select(*self.exprs, pl.col(WEIGHT))
         return _conform(out, self.schema)
+
+
+def _column_moves(exprs: Sequence[pl.Expr]) -> list[tuple[str, str]] | None:
+    """``(source, output)`` names when every expression is a (renamed) column, else None."""
+    moves = []
+    for e in exprs:
+        inner = e.meta.undo_aliases()
+        if not inner.meta.is_column():
+            return None
+        moves.append((inner.meta.output_name(), e.meta.output_name()))
+    return moves
 
 
 @dataclass(eq=False)
@@ -190,13 +210,11 @@ class Join(_Stateful, Operator):
         dl, dr = (_drop_null_keys(deltas[0], self.left_key), _drop_null_keys(deltas[1], self.right_key))
         parts = []
         if dl.height:
-            other = self.right.lookup(dl.select(self.left_key).rename(
-                dict(zip(self.left_key, self.right_key, strict=True))))
+            other = self.right.lookup(pick(dl, self.left_key, self.right_key))
             parts.append(self._join(dl, other))
             self.left.insert(dl)
         if dr.height:
-            other = self.left.lookup(dr.select(self.right_key).rename(
-                dict(zip(self.right_key, self.left_key, strict=True))))
+            other = self.left.lookup(pick(dr, self.right_key, self.left_key))
             parts.append(self._join(other, dr))
             self.right.insert(dr)
         if not parts:
@@ -215,8 +233,8 @@ def join_zsets(a: pl.DataFrame, b: pl.DataFrame, left_key: Sequence[str],
     names = list(schema)
     a_cols = [c for c in a.columns if c != WEIGHT]
     b_cols = [c for c in b.columns if c != WEIGHT]
-    a2 = a.rename({**{c: f"__l{i}" for i, c in enumerate(a_cols)}, WEIGHT: "__lw"})
-    b2 = b.rename({**{c: f"__r{i}" for i, c in enumerate(b_cols)}, WEIGHT: "__rw"})
+    a2 = pick(a, [*a_cols, WEIGHT], [*(f"__l{i}" for i in range(len(a_cols))), "__lw"])
+    b2 = pick(b, [*b_cols, WEIGHT], [*(f"__r{i}" for i in range(len(b_cols))), "__rw"])
     lk = [f"__l{a_cols.index(k)}" for k in left_key]
     rk = [f"__r{b_cols.index(k)}" for k in right_key]
     if lk:
@@ -224,15 +242,14 @@ def join_zsets(a: pl.DataFrame, b: pl.DataFrame, left_key: Sequence[str],
     else:
         j = a2.join(b2, how="cross")
     out_cols = [f"__l{i}" for i in range(len(a_cols))] + [f"__r{i}" for i in range(len(b_cols))]
-    return j.select(
-        *[pl.col(c).alias(n) for c, n in zip(out_cols, names, strict=True)],
-        (pl.col("__lw") * pl.col("__rw")).alias(WEIGHT),
-    )
+    # Renaming by building the frame from its columns: a ``select`` is a query of its own.
+    return pl.DataFrame([*(j.get_column(c).alias(n) for c, n in zip(out_cols, names, strict=True)),
+                         (j.get_column("__lw") * j.get_column("__rw")).alias(WEIGHT)])
 
 
 def _drop_null_keys(d: pl.DataFrame, key: Sequence[str]) -> pl.DataFrame:
-    if d.height == 0 or not key:
-        return d
+    if d.height == 0 or not any(d.get_column(k).null_count() for k in key):
+        return d  # counting NULLs is free (Arrow keeps the count); dropping is a query
     return d.drop_nulls(subset=list(key))
 
 
@@ -262,6 +279,7 @@ class KeyedRecompute(_Stateful, Operator):
         self._kn = kn
         self.output = Trace({**self.schema, **dict.fromkeys(kn, pl.Null)}, kn)
         self._out_dtypes_set = False
+        self._key_moves = _column_moves(self.out_key)
         self.started = False
         self.fires_on_first_step = not self.keys[0]
 
@@ -293,27 +311,29 @@ class KeyedRecompute(_Stateful, Operator):
         deltas = [consolidate(d) for d in deltas]
         kn = self._kn
         if kn:
-            touched = concat([
-                d.select([pl.col(c).alias(n) for c, n in zip(k, kn, strict=True)])
-                for d, k in zip(deltas, self.keys, strict=True)
-            ]).unique()
-            olds = [t.lookup(touched.rename(dict(zip(kn, k, strict=True))))
+            # Repeated keys are fine: lookups are semi-joins.
+            touched = concat([pick(d, k, kn) for d, k in zip(deltas, self.keys, strict=True)])
+            olds = [t.lookup(pick(touched, kn, k))
                     for t, k in zip(self.traces, self.keys, strict=True)]
         else:
             touched = None
             olds = [t.to_zset() for t in self.traces]
-        news = [add(o, d.select(o.columns)) if d.height else o
+        news = [add(o, pick(d, o.columns)) if d.height else o
                 for o, d in zip(olds, deltas, strict=True)]
         new_out = _conform(self.fn(news), self.schema)
-        new_out = new_out.with_columns([e.alias(n) for e, n in zip(self.out_key, kn, strict=True)])
+        if self._key_moves is not None:
+            new_out = new_out.hstack([new_out.get_column(src).alias(n)
+                                      for (src, _), n in zip(self._key_moves, kn, strict=True)])
+        else:
+            new_out = new_out.with_columns([e.alias(n) for e, n in
+                                            zip(self.out_key, kn, strict=True)])
         self._fix_key_dtypes({n: new_out.schema[n] for n in kn})
         old_out = self.output.lookup(touched) if touched is not None else self.output.to_zset()
-        old_out = old_out.select(new_out.columns)
-        delta = add(new_out, negate(old_out))
+        delta = add(new_out, negate(pick(old_out, new_out.columns)))
         for t, d in zip(self.traces, deltas, strict=True):
             t.insert(d)
         self.output.insert(delta)
-        return delta.drop(kn)
+        return pick(delta, [*self.schema, WEIGHT])
 
 
 @dataclass(eq=False)
@@ -347,22 +367,33 @@ class Table(_Stateful, Operator):
         d = consolidate(d)
         if d.height == 0:
             return d
-        old = self.trace.lookup(d.select(self.trace.key))
+        old = self.trace.lookup(pick(d, self.trace.key))
         cols = list(self.schema)
-        merged = d.join(old.rename({WEIGHT: "__old"}), on=cols, how="left", nulls_equal=True)
-        merged = merged.with_columns(pl.col("__old").fill_null(0))
-        new_w = pl.max_horizontal(pl.col("__old") + pl.col(WEIGHT), pl.lit(0))
-        return merged.select(*cols, (new_w - pl.col("__old")).alias(WEIGHT)).filter(pl.col(WEIGHT) != 0)
+        before = pl.col("__old").fill_null(0)
+        new_w = pl.max_horizontal(before + pl.col(WEIGHT), pl.lit(0))
+        return (  # one query: a delete of rows that are not there is dropped
+            d.lazy()
+            .join(pick(old, [*cols, WEIGHT], [*cols, "__old"]).lazy(), on=cols, how="left",
+                  nulls_equal=True)
+            .select(*cols, (new_w - before).alias(WEIGHT))
+            .filter(pl.col(WEIGHT) != 0)
+            .collect(engine="in-memory")
+        )
 
     def _with_key(self, d: pl.DataFrame) -> pl.DataFrame:
         key = self.primary_key
         # The last change per key wins; a weight <= 0 means "delete this key".
         last = d.unique(subset=key, keep="last")
-        old = self.trace.lookup(last.select(key))
-        final = last.filter(pl.col(WEIGHT) > 0).with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
+        old = self.trace.lookup(pick(last, key))
+        final = weighted(_rows(last.filter(pl.col(WEIGHT) > 0)), 1)
         if old.height == 0:
             return final  # one row per key already: nothing to cancel
-        return add(final.select(old.columns), negate(old))
+        return add(pick(final, old.columns), negate(old))
+
+
+def _rows(z: pl.DataFrame) -> pl.DataFrame:
+    """The data columns of a Z-set."""
+    return pick(z, [c for c in z.columns if c != WEIGHT])
 
 
 def _conform(z: pl.DataFrame, schema: Schema) -> pl.DataFrame:
@@ -413,48 +444,31 @@ class LinearAggregate(_Stateful, Operator):
         d = deltas[0]
         first = not self.started
         self.started = True
-        accs = [n for n in self.acc_schema if n not in self.key]
-        exprs = [e.alias(n) for n, e in self.partials.items()] + [pl.col(WEIGHT).sum().alias("__n")]
-        synthetic = False
+        if d.height == 0 and (self.key or not first):
+            return self.empty()
+        names = [*(n for n in self.acc_schema if n not in self.key), "__n"]
+        partials = [e.alias(f"__p_{n}") for n, e in self.partials.items()]
+        partials.append(pl.col(WEIGHT).sum().alias("__p___n"))
+        sums = [(pl.col(n).fill_null(0) + pl.col(f"__p_{n}").fill_null(0))
+                .cast(self.acc_schema.get(n, pl.Int64)).alias(n) for n in names]
         if self.key:
-            if d.height == 0:
-                return self.empty()
-            part = d.group_by(self.key).agg(exprs)
-            old = self.acc.lookup(part.select(self.key))
+            old = self.acc.lookup(pick(d, self.key))  # the groups the delta touches
+            new = (  # one query: partial sums per group, added to the old accumulators
+                d.lazy().group_by(self.key).agg(partials)
+                .join(pick(old, [*self.key, *names]).lazy(), on=self.key, how="left",
+                      nulls_equal=True)
+                .select(*self.key, *sums)
+                .filter(pl.col("__n") != 0)
+                .collect(engine="in-memory")
+            )
         else:
-            if d.height == 0 and not first:
-                return self.empty()
-            part = d.select(exprs)
             old = self.acc.to_zset()
-            if old.height == 0:  # the global group exists from the start, with zero sums
-                synthetic = True
-                old = pl.DataFrame({n: [0] for n in [*accs, "__n"]}).cast(
-                    {**{n: self.acc_schema[n] for n in accs}, "__n": pl.Int64}
-                ).with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
-        new = _add_accumulators(old, part, self.key, accs, self.acc_schema)
-        if self.key:
-            new = new.filter(pl.col("__n") != 0)
-        out = [_conform(self.finish(new.drop(WEIGHT)).with_columns(
-            pl.lit(1, pl.Int64).alias(WEIGHT)), self.schema)]
-        if not synthetic:
-            out.append(_conform(self.finish(old.drop(WEIGHT)).with_columns(
-                pl.lit(-1, pl.Int64).alias(WEIGHT)), self.schema))
-            self.acc.insert(concat([negate(old), new]))
-        else:
-            self.acc.insert(new)
-        return add(*out)
-
-
-def _add_accumulators(old: pl.DataFrame, part: pl.DataFrame, key: list[str], accs: list[str],
-                      schema: Schema) -> pl.DataFrame:
-    """Old accumulator rows plus the delta's partial sums, per key (weight 1)."""
-    names = [*accs, "__n"]
-    part = part.select(*key, *[pl.col(n).alias(f"__p_{n}") for n in names])
-    if key:
-        j = old.join(part, on=key, how="full", coalesce=True, nulls_equal=True)
-    else:
-        j = pl.concat([old, part], how="horizontal") if old.height else \
-            part.with_columns([pl.lit(0).cast(schema.get(n, pl.Int64)).alias(n) for n in names])
-    sums = [(pl.col(n).fill_null(0) + pl.col(f"__p_{n}").fill_null(0)).cast(
-        schema.get(n, pl.Int64)).alias(n) for n in names]
-    return j.select(*key, *sums, pl.lit(1, pl.Int64).alias(WEIGHT))
+            # The global group exists from the start, with zero sums (never emitted as old).
+            base = pick(old, names) if old.height else pl.DataFrame(
+                [pl.Series(n, [0], self.acc_schema.get(n, pl.Int64)) for n in names])
+            new = base.hstack(d.select(partials)).select(sums)
+        # New accumulators in, old ones out: one frame, finished once.
+        change = concat([weighted(new, 1), negate(old)])
+        self.acc.insert(change)
+        out = self.finish(pick(change, [c for c in change.columns if c != WEIGHT]))
+        return consolidate(_conform(out.hstack([change.get_column(WEIGHT)]), self.schema))
