@@ -91,20 +91,32 @@ class Map(Operator):
     """Project: compute each output column from the input row (linear)."""
 
     exprs: list[pl.Expr] = field(default_factory=list)
+    # (source, output) column names when the map only picks and renames; worked out once
+    # (inspecting expressions is slow) and shared by fresh copies.
+    moves: list[tuple[str, str]] | None | _Unset = field(default_factory=lambda: UNSET,
+                                                          repr=False)
 
     def __post_init__(self) -> None:
-        self._moves = _column_moves(self.exprs)
+        if isinstance(self.moves, _Unset):
+            self.moves = _column_moves(self.exprs)
 
     def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
         d = deltas[0]
         if d.height == 0:
             return self.empty()
-        if self._moves is not None:  # only picks and renames columns: no query needed
-            out = pl.DataFrame([*(d.get_column(src).alias(dst) for src, dst in self._moves),
+        if self.moves is not None:  # only picks and renames columns: no query needed
+            out = pl.DataFrame([*(d.get_column(src).alias(dst) for src, dst in self.moves),
                                 d.get_column(WEIGHT)])
         else:
             out = d.select(*self.exprs, pl.col(WEIGHT))
         return _conform(out, self.schema)
+
+
+class _Unset:
+    """Marks a derived field not worked out yet."""
+
+
+UNSET = _Unset()
 
 
 def _column_moves(exprs: Sequence[pl.Expr]) -> list[tuple[str, str]] | None:
@@ -272,6 +284,8 @@ class KeyedRecompute(_Stateful, Operator):
     keys: list[list[str]] = field(default_factory=list)
     fn: BatchFn | None = None
     out_key: list[pl.Expr] = field(default_factory=list)
+    key_moves: list[tuple[str, str]] | None | _Unset = field(default_factory=lambda: UNSET,
+                                                              repr=False)  # as Map.moves
 
     def __post_init__(self) -> None:
         self.traces = [Trace(s, k) for s, k in zip(self.input_schemas, self.keys, strict=True)]
@@ -279,7 +293,8 @@ class KeyedRecompute(_Stateful, Operator):
         self._kn = kn
         self.output = Trace({**self.schema, **dict.fromkeys(kn, pl.Null)}, kn)
         self._out_dtypes_set = False
-        self._key_moves = _column_moves(self.out_key)
+        if isinstance(self.key_moves, _Unset):
+            self.key_moves = _column_moves(self.out_key)
         self.started = False
         self.fires_on_first_step = not self.keys[0]
 
@@ -321,9 +336,9 @@ class KeyedRecompute(_Stateful, Operator):
         news = [add(o, pick(d, o.columns)) if d.height else o
                 for o, d in zip(olds, deltas, strict=True)]
         new_out = _conform(self.fn(news), self.schema)
-        if self._key_moves is not None:
+        if self.key_moves is not None:
             new_out = new_out.hstack([new_out.get_column(src).alias(n)
-                                      for (src, _), n in zip(self._key_moves, kn, strict=True)])
+                                      for (src, _), n in zip(self.key_moves, kn, strict=True)])
         else:
             new_out = new_out.with_columns([e.alias(n) for e, n in
                                             zip(self.out_key, kn, strict=True)])

@@ -27,7 +27,7 @@ from sqlglot import exp
 from feldera_nb.config import RuntimeConfig
 from feldera_nb.connectors import build_connectors
 from feldera_nb.connectors.rows import from_json, to_zset
-from feldera_nb.engine.zset import expand
+from feldera_nb.engine.zset import expand, pick
 from feldera_nb.enums import PipelineStatus
 from feldera_nb.errors import (
     FelderaNbError, InputError, PipelineStateError, PipelineTimeoutError, UnknownTableError,
@@ -261,7 +261,7 @@ class Pipeline(NotebookViews, Lifecycle):
             name = whole.group(1).lower()
             with self._lock:
                 rows = expand(self._contents(name))
-            return rows.rename(dict(zip(rows.columns, self._columns_of(name), strict=True)))
+            return pick(rows, rows.columns, self._columns_of(name))
         self._check_materialized(sql)
         with self._lock:
             relations: dict[str, Any] = {}

@@ -15,7 +15,7 @@ from feldera_nb.engine.circuit import Circuit
 from feldera_nb.engine.operators import (
     BatchFn, Filter, Input, Join, KeyedRecompute, LinearAggregate, Map, Operator, Table, Union,
 )
-from feldera_nb.engine.zset import WEIGHT
+from feldera_nb.engine.zset import weighted
 from feldera_nb.sql.expressions import TypedExpr
 from feldera_nb.sql.scope import Col, Rel, internal_name
 from feldera_nb.sql.types import SqlType, to_polars
@@ -92,7 +92,7 @@ class Builder:
 
     def constant(self, rows: pl.DataFrame, cols: list[Col]) -> Rel:
         schema = {c.internal: to_polars(c.type) for c in cols}
-        frame = rows.with_columns(pl.lit(1, pl.Int64).alias(WEIGHT))
+        frame = weighted(rows, 1)
         op = self._add(Constant(self._id("Constant"), [], schema, rows=frame))
         return Rel(op.id, cols)
 

@@ -88,6 +88,11 @@ def _cached_lit(_kind: type, value: object, t: SqlType) -> pl.Expr:
     return pl.lit(value, dtype=to_polars(t))
 
 
+@functools.lru_cache(maxsize=16)
+def _zero(dtype: pl.DataType) -> pl.Expr:
+    return pl.lit(0, dtype)
+
+
 def _null_of(t: SqlType) -> TypedExpr:
     return literal(None, t)
 
@@ -606,7 +611,7 @@ def _neg(c: Compiler, node: exp.Neg) -> TypedExpr:
     if a.type.is_integer:
         wide = _wide_int(a.type)
         # 0 - x: Polars has no negation for Int128.
-        expr = c.strict_cast(pl.lit(0, wide) - a.expr.cast(wide), to_polars(a.type))
+        expr = c.strict_cast(_zero(wide) - a.expr.cast(wide), to_polars(a.type))
     else:
         expr = -a.expr
     return TypedExpr(expr, a.type)

@@ -96,7 +96,7 @@ class GroupedScope(Scope):
         hit = self.special.get(id(node))
         if hit is not None:
             return hit
-        if not isinstance(node, (exp.Literal, exp.Null, exp.Boolean)):
+        if self.keys_by_text and not isinstance(node, (exp.Literal, exp.Null, exp.Boolean)):
             key = self.keys_by_text.get(_text(node))
             if key is not None:
                 return key
@@ -117,7 +117,7 @@ class GroupedScope(Scope):
 
 
 def _text(node: exp.Expression) -> str:
-    return node.sql().lower()
+    return node.sql(copy=False).lower()  # the generator only reads the tree: no need to copy
 
 
 class GroupingPlanner:

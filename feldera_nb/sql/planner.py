@@ -27,6 +27,8 @@ from feldera_nb.sql.walk import aggregates_of, split_and, windows_of
 
 __all__ = ["Corr", "Planner"]
 
+_ONE_ROW = pl.DataFrame({"c0": [0]}, schema={"c0": pl.Int32})  # FROM-less SELECT: one row
+
 
 @dataclass
 class Output:
@@ -115,8 +117,7 @@ class Planner(FromPlanner, GroupingPlanner, SubqueryPlanner):
             self.marker = saved_marker
 
     def _one_row(self) -> Rel:
-        return self.b.constant(pl.DataFrame({"c0": [0]}, schema={"c0": pl.Int32}),
-                               [Col("__dummy", SqlType("INTEGER", False), "__dummy", "c0")])
+        return self.b.constant(_ONE_ROW, [Col("__dummy", SqlType("INTEGER", False), "__dummy", "c0")])
 
     def apply_where(self, rel: Rel, scope: Scope, conds: list[exp.Expression]) -> tuple[Rel, Scope]:
         rel, scope = self.plan_subqueries(rel, scope, conds)
