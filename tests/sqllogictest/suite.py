@@ -29,17 +29,17 @@ SUITE_FULL = ("select1.test", "select2.test", "select3.test", "select4.test", "s
 SUITE_SAMPLE = 200
 
 
-# Seconds per file (both modes, whole file) from a whole-corpus run on the development machine:
-# the pool starts the longest files first, so the run does not end on one long file alone
-# (select5's many-way joins cost four times as much per byte as most files).
+# Seconds per file (both modes, whole file) from a whole-corpus run on the development machine
+# (2026-11-27 03:15): the pool starts the longest files first, so the run does not end on one
+# long file alone (select5's many-way joins cost four times as much per byte as most files).
 _MEASURED_SECONDS = {
-    "select5.test": 292, "random/groupby/slt_good_0.test": 134,
-    "random/groupby/slt_good_1.test": 139, "select4.test": 131, "select3.test": 129,
-    "random/expr/slt_good_0.test": 124, "random/aggregates/slt_good_1.test": 118,
-    "random/aggregates/slt_good_0.test": 92, "index/orderby_nosort/10/slt_good_14.test": 60,
-    "index/delete/1/slt_good_0.test": 53, "index/random/10/slt_good_0.test": 50,
-    "index/view/10/slt_good_1.test": 47, "random/expr/slt_good_1.test": 43,
-    "select1.test": 34, "select2.test": 31, "index/commute/10/slt_good_10.test": 28,
+    "select5.test": 247, "random/groupby/slt_good_1.test": 119,
+    "random/groupby/slt_good_0.test": 99, "select3.test": 97, "select4.test": 90,
+    "random/aggregates/slt_good_1.test": 64, "random/aggregates/slt_good_0.test": 64,
+    "index/delete/1/slt_good_0.test": 61, "random/expr/slt_good_0.test": 48,
+    "index/orderby_nosort/10/slt_good_14.test": 41, "index/random/10/slt_good_0.test": 36,
+    "select2.test": 35, "select1.test": 34, "index/view/10/slt_good_1.test": 31,
+    "index/commute/10/slt_good_10.test": 23,
 }
 
 
