@@ -485,5 +485,5 @@ class LinearAggregate(_Stateful, Operator):
         # New accumulators in, old ones out: one frame, finished once.
         change = concat([weighted(new, 1), negate(old)])
         self.acc.insert(change)
-        out = self.finish(pick(change, [c for c in change.columns if c != WEIGHT]))
+        out = self.finish(_rows(change))
         return consolidate(_conform(out.hstack([change.get_column(WEIGHT)]), self.schema))

@@ -120,7 +120,8 @@ def compile_program(source: str | Program, *, errors: Literal["raise", "collect"
     """Parse (if needed) and compile every table and view of a program.
 
     ``errors="raise"`` stops at the first view that does not compile; ``"collect"`` leaves
-    such views (and the views reading them) out and lists their errors in ``errors``.
+    such views (and the views reading them) out and lists their errors in ``errors`` (a
+    statement that does not parse, or a bad table, still fails the whole program).
     ``cache=True`` reuses the compiled circuit of a recent identical program text (as a fresh
     copy), so re-creating a pipeline, or opening it again after a reset, compiles nothing.
     """
