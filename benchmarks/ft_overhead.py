@@ -3,8 +3,8 @@
 1. Ingest throughput (rows/s) with fault tolerance none, at_least_once and exactly_once
    (exactly_once journals and fsyncs every step before running it).  Target: exactly_once at
    least 0.8x of none.
-2. Checkpoint time and size against writing the same state frames with ``write_parquet``.
-   Target: at most 1.5x.
+2. Checkpoint time and size against writing the same state frames to files with
+   ``write_parquet`` (best of ``--rounds`` each).  Target: at most 1.5x.
 3. Recovery time (bootstrap + replay of the journal after the checkpoint) against building the
    same state from scratch by feeding all the input again.  Target: faster.
 
@@ -14,7 +14,6 @@ Usage: ``python benchmarks/ft_overhead.py [--rows N] [--batch N]``.
 from __future__ import annotations
 
 import argparse
-import io
 import shutil
 import tempfile
 import time
@@ -94,23 +93,29 @@ def main() -> None:
             print(f"   {model:14s} {rate:12,.0f} rows/s  "
                   f"({best['none'] / best[model]:.2f}x of none)")
 
-        print("\n2. checkpoint vs raw write_parquet of the same frames")
+        print(f"\n2. checkpoint vs write_parquet of the same frames to files "
+              f"(best of {args.rounds} each)")
         p = pipelines["exactly_once"]
-        t = time.perf_counter()
-        seq = p.checkpoint(wait=True)
-        ckpt_s = time.perf_counter() - t
+        ckpt_s, seq = float("inf"), 0
+        for _ in range(args.rounds):  # every checkpoint writes the whole state again
+            t = time.perf_counter()
+            seq = p.checkpoint(wait=True)
+            ckpt_s = min(ckpt_s, time.perf_counter() - t)
         entry = [e for e in p.checkpoints() if e.seq == seq][0]
         frames = p.program.circuit.state()
-        t = time.perf_counter()
-        raw = 0
-        for name, df in frames.items():
-            buf = io.BytesIO()
-            df.write_parquet(buf)
-            raw += buf.tell()
-        raw_s = time.perf_counter() - t
+        raw_s, raw = float("inf"), 0
+        for rnd in range(args.rounds):
+            folder = root / f"raw{rnd}"
+            folder.mkdir()
+            t = time.perf_counter()
+            for i, df in enumerate(frames.values()):
+                df.write_parquet(folder / f"{i}.parquet")
+            raw_s = min(raw_s, time.perf_counter() - t)
+            raw = sum(f.stat().st_size for f in folder.iterdir())
         print(f"   checkpoint     {ckpt_s:8.3f} s  {entry.size_bytes / 1e6:8.2f} MB")
         print(f"   write_parquet  {raw_s:8.3f} s  {raw / 1e6:8.2f} MB   "
-              f"(checkpoint {ckpt_s / raw_s:.2f}x the time)")
+              f"(checkpoint {ckpt_s / raw_s:.2f}x the time; it also checksums, fsyncs and "
+              "renames)")
 
         print("\n3. recovery (bootstrap + replay) vs rebuilding from scratch")
         extra = batches(args.rows // 10, args.batch, seed=8)
