@@ -8,7 +8,7 @@ Modules, in the order a run uses them:
 - ``schedule`` input steps between data states (``batch``: one; ``incremental``: junk rows in
   and out, real rows deleted and re-inserted)
 - ``engines``  feldera_nb's Pipeline, plus DuckDB and SQLite stand-ins
-- ``runner``   compile each view alone, run the good ones in shared pipelines, judge results
+- ``runner``   compile each chunk of views once, run it in every mode, judge results
 - ``suite``    corpus location (``FELDERA_NB_SLT_DIR``), sampling, one file end to end
 - ``report``   tables, timings and the ``artifacts/slt_*`` files
 - ``__main__`` the command: ``python -m tests.sqllogictest --help``

@@ -1,7 +1,9 @@
 """The runner itself: SQLite (the reference) must pass everything it is given.
 
 A wrong answer here is a bug in the runner (parsing, mirroring, rendering, sorting, hashing or
-change schedules), not in feldera_nb.
+change schedules), not in feldera_nb.  The last tests drive feldera_nb through the runner's
+compile-once path on a small script whose expected values come from SQLite: refusals sorted
+out of a chunk, and a chunk that crashes the compiler checked view by view.
 """
 
 from __future__ import annotations
@@ -71,3 +73,81 @@ def test_sqlite_reference_passes(file: str) -> None:
         pytest.skip(f"no sqllogictest corpus at {corpus_dir()}")
     for r in run_file(file, engine="sqlite", modes=MODES, sample=60):
         assert r.counts["passed"] == r.judged, (r.mode, r.problems[:3])
+
+
+_SCRIPT = """\
+statement ok
+CREATE TABLE t(a INTEGER, b INTEGER)
+
+statement ok
+INSERT INTO t VALUES(1, 10), (2, 20), (2, 5)
+
+query I rowsort
+SELECT SUM(b) FROM t GROUP BY a
+----
+10
+25
+
+query II rowsort
+SELECT a, b FROM t WHERE b > 6
+----
+1
+10
+2
+20
+
+query II rowsort
+SELECT a, b FROM t GROUP BY a
+----
+1
+10
+2
+5
+
+statement ok
+DELETE FROM t WHERE a = 1
+
+query I rowsort
+SELECT COUNT(*) FROM t
+----
+2
+"""
+
+# What feldera_nb must say of each query of _SCRIPT (a bare column of a GROUP BY is refused).
+_EXPECTED = ["passed", "passed", "unsupported", "passed"]
+
+
+def _statuses(engine: object) -> dict[str, list[str]]:
+    from .program import build_program
+    from .records import parse_script
+    from .runner import Runner
+
+    program = build_program(parse_script(_SCRIPT, "<script>"))
+    runs = Runner(engine).run(program, MODES)  # type: ignore[arg-type]
+    return {mode: [o.status for o in sorted(r.outcomes, key=lambda o: o.line)]
+            for mode, r in runs.items()}
+
+
+def test_feldera_chunk_compiles_once_and_refusals_are_sorted_out() -> None:
+    from .engines import FelderaEngine
+
+    assert _statuses(FelderaEngine()) == {mode: _EXPECTED for mode in MODES}
+
+
+def test_a_chunk_that_cannot_be_prepared_is_checked_view_by_view() -> None:
+    # A crash while compiling a chunk (not a refusal) must cost only the view that causes it.
+    from .engines import FelderaEngine
+
+    class Flaky(FelderaEngine):
+        def prepare(self, schema, views):  # type: ignore[no-untyped-def]
+            if len(views) > 1:
+                raise RuntimeError("compiler crashed on the chunk")
+            return super().prepare(schema, views)
+
+        def check(self, schema, view, sql):  # type: ignore[no-untyped-def]
+            if "COUNT" in sql:
+                raise RuntimeError("compiler crashed on this view")
+            return super().check(schema, view, sql)
+
+    statuses = _statuses(Flaky())
+    assert statuses == {mode: ["passed", "passed", "unsupported", "error"] for mode in MODES}
