@@ -25,9 +25,7 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from feldera_nb.engine.trace import Trace
-from feldera_nb.engine.zset import (
-    WEIGHT, add, concat, consolidate, empty, negate, pick, weighted,
-)
+from feldera_nb.engine.zset import WEIGHT, add, concat, consolidate, empty, negate, pick, weighted
 
 Schema = dict[str, pl.DataType]
 
