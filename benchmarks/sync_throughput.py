@@ -28,7 +28,7 @@ import time
 import urllib.request
 import uuid as uuidlib
 from collections.abc import Callable
-from datetime import datetime, UTC
+from datetime import UTC, datetime
 from pathlib import Path
 
 import s3fs

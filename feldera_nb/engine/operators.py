@@ -18,6 +18,7 @@ Every stateful operator exposes ``state()`` as named frames and rebuilds from th
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ from dataclasses import dataclass, field
 import polars as pl
 
 from feldera_nb.engine.trace import Trace
-from feldera_nb.engine.zset import WEIGHT, add, concat, consolidate, empty, negate, pick, weighted
+from feldera_nb.engine.zset import (
+    WEIGHT, add, concat, consolidate, empty, negate, pick, weighted, without_weight,
+)
 
 Schema = dict[str, pl.DataType]
 
@@ -58,9 +61,11 @@ class Operator:
         """The same operator (id, inputs, expressions) with empty state.
 
         Its configuration is immutable (Polars expressions, pure batch functions), so a
-        compiled circuit can serve as a template for any number of pipelines.
+        compiled circuit can serve as a template for any number of pipelines: an operator
+        without state is copied as it is (with what it worked out from its expressions), a
+        stateful one is rebuilt from its configuration.
         """
-        return dataclasses.replace(self)
+        return dataclasses.replace(self) if self.stateful else copy.copy(self)
 
     def restore(self, state: dict[str, pl.DataFrame]) -> None:
         pass
@@ -89,14 +94,9 @@ class Map(Operator):
     """Project: compute each output column from the input row (linear)."""
 
     exprs: list[pl.Expr] = field(default_factory=list)
-    # (source, output) column names when the map only picks and renames; worked out once
-    # (inspecting expressions is slow) and shared by fresh copies.
-    moves: list[tuple[str, str]] | None | _Unset = field(default_factory=lambda: UNSET,
-                                                          repr=False)
 
     def __post_init__(self) -> None:
-        if isinstance(self.moves, _Unset):
-            self.moves = _column_moves(self.exprs)
+        self.moves = _column_moves(self.exprs)
 
     def step(self, deltas: list[pl.DataFrame]) -> pl.DataFrame:
         d = deltas[0]
@@ -108,13 +108,6 @@ class Map(Operator):
         else:
             out = d.select(*self.exprs, pl.col(WEIGHT))
         return _conform(out, self.schema)
-
-
-class _Unset:
-    """Marks a derived field not worked out yet."""
-
-
-UNSET = _Unset()
 
 
 def _column_moves(exprs: Sequence[pl.Expr]) -> list[tuple[str, str]] | None:
@@ -282,8 +275,6 @@ class KeyedRecompute(_Stateful, Operator):
     keys: list[list[str]] = field(default_factory=list)
     fn: BatchFn | None = None
     out_key: list[pl.Expr] = field(default_factory=list)
-    key_moves: list[tuple[str, str]] | None | _Unset = field(default_factory=lambda: UNSET,
-                                                              repr=False)  # as Map.moves
 
     def __post_init__(self) -> None:
         self.traces = [Trace(s, k) for s, k in zip(self.input_schemas, self.keys, strict=True)]
@@ -291,8 +282,7 @@ class KeyedRecompute(_Stateful, Operator):
         self._kn = kn
         self.output = Trace({**self.schema, **dict.fromkeys(kn, pl.Null)}, kn)
         self._out_dtypes_set = False
-        if isinstance(self.key_moves, _Unset):
-            self.key_moves = _column_moves(self.out_key)
+        self.key_moves = _column_moves(self.out_key)
         self.started = False
         self.fires_on_first_step = not self.keys[0]
 
@@ -382,13 +372,11 @@ class Table(_Stateful, Operator):
             return d
         old = self.trace.lookup(pick(d, self.trace.key))
         cols = list(self.schema)
-        before = pl.col("__old").fill_null(0)
-        new_w = pl.max_horizontal(before + pl.col(WEIGHT), pl.lit(0))
         return (  # one query: a delete of rows that are not there is dropped
             d.lazy()
             .join(pick(old, [*cols, WEIGHT], [*cols, "__old"]).lazy(), on=cols, how="left",
                   nulls_equal=True)
-            .select(*cols, (new_w - before).alias(WEIGHT))
+            .select(*cols, _MULTISET_CHANGE)
             .filter(pl.col(WEIGHT) != 0)
             .collect(engine="in-memory")
         )
@@ -398,15 +386,15 @@ class Table(_Stateful, Operator):
         # The last change per key wins; a weight <= 0 means "delete this key".
         last = d.unique(subset=key, keep="last")
         old = self.trace.lookup(pick(last, key))
-        final = weighted(_rows(last.filter(pl.col(WEIGHT) > 0)), 1)
+        final = weighted(without_weight(last.filter(pl.col(WEIGHT) > 0)), 1)
         if old.height == 0:
             return final  # one row per key already: nothing to cancel
         return add(pick(final, old.columns), negate(old))
 
 
-def _rows(z: pl.DataFrame) -> pl.DataFrame:
-    """The data columns of a Z-set."""
-    return pick(z, [c for c in z.columns if c != WEIGHT])
+# A multiset row's true change: its count can go down to zero, not below.
+_BEFORE = pl.col("__old").fill_null(0)
+_MULTISET_CHANGE = (pl.max_horizontal(_BEFORE + pl.col(WEIGHT), pl.lit(0)) - _BEFORE).alias(WEIGHT)
 
 
 def _conform(z: pl.DataFrame, schema: Schema) -> pl.DataFrame:
@@ -445,6 +433,13 @@ class LinearAggregate(_Stateful, Operator):
         self.acc = Trace({**self.acc_schema, "__n": pl.Int64}, self.key)
         self.started = False
         self.fires_on_first_step = not self.key
+        # The step's expressions, built once: accumulator names, the delta's partial sums
+        # (``__p_<name>``), and old + partial per accumulator.
+        self._names = [*(n for n in self.acc_schema if n not in self.key), "__n"]
+        self._partials = [e.alias(f"__p_{n}") for n, e in self.partials.items()]
+        self._partials.append(pl.col(WEIGHT).sum().alias("__p___n"))
+        self._sums = [(pl.col(n).fill_null(0) + pl.col(f"__p_{n}").fill_null(0))
+                      .cast(self.acc_schema.get(n, pl.Int64)).alias(n) for n in self._names]
 
     def _traces(self) -> dict[str, Trace]:
         return {"acc": self.acc}
@@ -459,11 +454,7 @@ class LinearAggregate(_Stateful, Operator):
         self.started = True
         if d.height == 0 and (self.key or not first):
             return self.empty()
-        names = [*(n for n in self.acc_schema if n not in self.key), "__n"]
-        partials = [e.alias(f"__p_{n}") for n, e in self.partials.items()]
-        partials.append(pl.col(WEIGHT).sum().alias("__p___n"))
-        sums = [(pl.col(n).fill_null(0) + pl.col(f"__p_{n}").fill_null(0))
-                .cast(self.acc_schema.get(n, pl.Int64)).alias(n) for n in names]
+        names, partials, sums = self._names, self._partials, self._sums
         if self.key:
             old = self.acc.lookup(pick(d, self.key))  # the groups the delta touches
             new = (  # one query: partial sums per group, added to the old accumulators
@@ -483,5 +474,5 @@ class LinearAggregate(_Stateful, Operator):
         # New accumulators in, old ones out: one frame, finished once.
         change = concat([weighted(new, 1), negate(old)])
         self.acc.insert(change)
-        out = self.finish(_rows(change))
+        out = self.finish(without_weight(change))
         return consolidate(_conform(out.hstack([change.get_column(WEIGHT)]), self.schema))

@@ -27,6 +27,11 @@ def data_columns(z: pl.DataFrame) -> list[str]:
     return [c for c in z.columns if c != WEIGHT]
 
 
+def without_weight(z: pl.DataFrame) -> pl.DataFrame:
+    """The row columns of ``z`` as a frame (built directly, no query)."""
+    return pick(z, data_columns(z))
+
+
 def empty(schema: pl.Schema | dict[str, pl.DataType]) -> pl.DataFrame:
     """An empty Z-set with the given row schema (shared: frames are never changed in place)."""
     key = tuple(dict(schema).items())
@@ -114,9 +119,9 @@ def weighted(rows: pl.DataFrame, weight: int) -> pl.DataFrame:
 
 def expand(z: pl.DataFrame) -> pl.DataFrame:
     """The rows of a Z-set with positive weights, each repeated weight times (a bag)."""
-    cols = data_columns(z)
     if z.height and (z.get_column(WEIGHT).to_numpy() == 1).all():
-        return pick(z, cols)  # a set already (the common case): no query
+        return without_weight(z)  # a set already (the common case): no query
+    cols = data_columns(z)
     pos = z.filter(pl.col(WEIGHT) > 0)
     if pos.height == 0:
         return pos.select(cols)

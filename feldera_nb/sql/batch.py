@@ -14,7 +14,7 @@ from decimal import Decimal
 
 import polars as pl
 
-from feldera_nb.engine.zset import WEIGHT, expand, pick, weighted
+from feldera_nb.engine.zset import WEIGHT, expand, weighted, without_weight
 from feldera_nb.errors import FelderaNbError
 
 BatchFn = Callable[[list[pl.DataFrame]], pl.DataFrame]
@@ -25,7 +25,7 @@ class SqlRuntimeError(FelderaNbError, RuntimeError):
 
 
 def _weight1(df: pl.DataFrame) -> pl.DataFrame:
-    return weighted(pick(df, [c for c in df.columns if c != WEIGHT]), 1)
+    return weighted(without_weight(df), 1)
 
 
 # -- DISTINCT and set operations ------------------------------------------------------------

@@ -138,14 +138,13 @@ def compile_program(source: str | Program, *, errors: Literal["raise", "collect"
         circuit.inputs[t.name] = f"input:{t.name}"
         out.tables[t.name] = CompiledTable(t, rel)
     for v in program.views:
-        mark = len(circuit.ops)
+        mark = tb.mark()
         try:
             view = _compile_located(v, circuit, relations, program.sql, out.errors)
         except SqlError as e:
             if errors == "raise":
                 raise
-            for op_id in list(circuit.ops)[mark:]:  # drop the failed view's operators
-                del circuit.ops[op_id]
+            tb.rollback(mark)  # drop the failed view's operators
             out.errors[v.name] = e
             continue
         relations[v.name] = Rel(view.rel.op, [Col(n, t, v.name, c.internal) for (n, t), c in

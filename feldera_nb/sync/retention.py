@@ -8,7 +8,7 @@ files after, so a half-deleted checkpoint is never visible.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, UTC
+from datetime import UTC, datetime, timedelta
 
 from .location import Bucket
 from .manifest import MANIFEST_NAME

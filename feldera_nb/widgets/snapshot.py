@@ -20,8 +20,8 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
-from datetime import UTC
 
 REDACTED = "***"
 
@@ -521,7 +521,6 @@ def _seconds_until(when: Any) -> float | None:
     if when is None:
         return None
     try:
-        from datetime import datetime
         return max(0.0, (when - datetime.now(UTC)).total_seconds())
     except Exception:  # noqa: BLE001
         return None
